@@ -1,0 +1,109 @@
+// Package cli builds podrun's command tree: one file per verb, flags in,
+// one call down, print. It never decides lifecycle and never writes to
+// os.Stdout directly.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Streams are the standard streams a command reads and writes.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// Exit codes podrun returns; see DESIGN.md "Process model".
+const (
+	ExitOK      = 0 // the pod Succeeded / the Job is Complete
+	ExitFailed  = 1 // the pod failed or timed out
+	ExitInput   = 2 // bad input: nothing was started
+	ExitRuntime = 3 // a runtime or system error
+)
+
+// ExitError carries an exit code chosen by a command together with the
+// error to print (which may be nil when the command already reported).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit code %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// InputError marks err as bad user input (exit code 2).
+func InputError(err error) error { return &ExitError{Code: ExitInput, Err: err} }
+
+// Main runs podrun with args and returns the process exit code.
+func Main(ctx context.Context, streams Streams, args []string) int {
+	root := NewRootCommand(streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		if exit.Err != nil {
+			fmt.Fprintf(streams.ErrOut, "error: %v\n", exit.Err)
+		}
+		return exit.Code
+	}
+	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+	if isUsageError(err) {
+		return ExitInput
+	}
+	return ExitRuntime
+}
+
+// globalOptions are the flags every verb shares.
+type globalOptions struct {
+	root         string
+	featureGates string
+}
+
+// NewRootCommand returns the podrun command with every verb attached.
+func NewRootCommand(streams Streams) *cobra.Command {
+	g := &globalOptions{}
+	cmd := &cobra.Command{
+		Use:           "podrun",
+		Short:         "Run Kubernetes Pods and Jobs on this machine with the kubelet's lifecycle",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	cmd.PersistentFlags().StringVar(&g.root, "root", "", "state directory (default /var/lib/podrun for root, $XDG_DATA_HOME/podrun otherwise)")
+	cmd.PersistentFlags().StringVar(&g.featureGates, "feature-gates", "", "comma-separated Name=true|false pairs, as on the kubelet and API server")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	for _, add := range verbs {
+		cmd.AddCommand(add(g, streams))
+	}
+	return cmd
+}
+
+// verbs lists the constructors of podrun's subcommands; each verb file
+// appends nothing at init time: the list is written out here.
+var verbs = []func(*globalOptions, Streams) *cobra.Command{}
+
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+func isUsageError(err error) bool {
+	var u usageError
+	return errors.As(err, &u)
+}
