@@ -23,6 +23,13 @@ type Settings struct {
 	// SidecarsRestartableDuringPodTermination lets sidecars restart while
 	// the pod terminates (KEP-4438; off in 1.37).
 	SidecarsRestartableDuringPodTermination bool
+	// NodeIP is the node's address (the kubelet's --node-ip), reported
+	// as status.hostIP and, for hostNetwork pods, as the pod IP; empty
+	// until the executor knows it.
+	NodeIP string
+	// RuntimeName is the container runtime's name, the scheme of
+	// status containerIDs ("runc" gives runc://ID); empty means "runc".
+	RuntimeName string
 }
 
 // DefaultSettings returns the kubelet 1.37 defaults.
@@ -58,6 +65,11 @@ type Observed struct {
 	// set (DeadlineExceeded).
 	Reason  string
 	Message string
+	// LastConditions are the pod conditions last reported; Status keeps
+	// a condition's lastTransitionTime while its status is unchanged, as
+	// the kubelet does against the previous API status. The executor
+	// stores the conditions of every status it publishes here.
+	LastConditions []corev1.PodCondition
 }
 
 // SandboxObservation is the pod sandbox as observed.
