@@ -1,0 +1,200 @@
+package image
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// gcLock returns the store's collection lock: writers hold it shared,
+// Prune exclusively.
+func (s *Store) gcLock(exclusive bool) (*fileLock, error) {
+	return lockFile(filepath.Join(s.dir, "locks", "gc.lock"), exclusive)
+}
+
+// layerReporter is told how a layer's download goes; nil reports nothing.
+type layerReporter interface {
+	start(digest v1.Hash, size int64, present bool)
+	update(digest v1.Hash, n int64)
+	done(digest v1.Hash)
+}
+
+// addImage stores img's blobs, unpacks its layers and points every name
+// in names at it. The caller holds the collection lock shared.
+func (s *Store) addImage(ctx context.Context, img v1.Image, names []string, report layerReporter) (v1.Descriptor, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("layers: %w", err)
+	}
+	for _, l := range layers {
+		if err := s.addLayer(ctx, l, report); err != nil {
+			return v1.Descriptor{}, err
+		}
+	}
+	rawConfig, err := img.RawConfigFile()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("config: %w", err)
+	}
+	if _, err := s.writeBlobBytes(rawConfig); err != nil {
+		return v1.Descriptor{}, fmt.Errorf("config: %w", err)
+	}
+	rawManifest, err := img.RawManifest()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("manifest: %w", err)
+	}
+	digest, err := s.writeBlobBytes(rawManifest)
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("manifest: %w", err)
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("manifest: %w", err)
+	}
+	desc := v1.Descriptor{MediaType: mt, Size: int64(len(rawManifest)), Digest: digest}
+	stored, err := s.image(desc)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	if _, err := s.unpackImage(ctx, stored); err != nil {
+		return v1.Descriptor{}, err
+	}
+	err = s.updateIndex(func(idx *v1.IndexManifest) error {
+		for _, n := range names {
+			setName(idx, n, desc)
+		}
+		return nil
+	})
+	return desc, err
+}
+
+// addLayer stores the compressed blob of l unless it is already stored.
+func (s *Store) addLayer(ctx context.Context, l v1.Layer, report layerReporter) error {
+	digest, err := l.Digest()
+	if err != nil {
+		return fmt.Errorf("layer digest: %w", err)
+	}
+	size, err := l.Size()
+	if err != nil {
+		return fmt.Errorf("layer %s: %w", digest, err)
+	}
+	present := s.hasBlob(digest, size)
+	if report != nil {
+		report.start(digest, size, present)
+		defer report.done(digest)
+	}
+	if present {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return fmt.Errorf("layer %s: %w", digest, err)
+	}
+	defer rc.Close()
+	var progress func(int64)
+	if report != nil {
+		progress = func(n int64) { report.update(digest, n) }
+	}
+	return s.writeBlob(digest, size, ctxReader{ctx: ctx, r: rc}, progress)
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// unpackImage unpacks every layer of img not yet unpacked and returns the
+// layer directories, bottom layer first.
+func (s *Store) unpackImage(ctx context.Context, img v1.Image) ([]string, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("layers: %w", err)
+	}
+	dirs := make([]string, 0, len(layers))
+	for _, l := range layers {
+		dir, err := s.unpackLayer(ctx, l)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, dir)
+	}
+	return dirs, nil
+}
+
+// layerDir returns where the layer with uncompressed digest diffID is
+// unpacked.
+func (s *Store) layerDir(diffID v1.Hash) string {
+	return filepath.Join(s.dir, "layers", diffID.Hex)
+}
+
+// unpackLayer unpacks l once, for overlay, into its layer directory: into
+// a temporary directory under the layer's lock, checked against the
+// layer's diffID, then renamed into place.
+func (s *Store) unpackLayer(ctx context.Context, l v1.Layer) (string, error) {
+	diffID, err := l.DiffID()
+	if err != nil {
+		return "", fmt.Errorf("layer diffID: %w", err)
+	}
+	dir := s.layerDir(diffID)
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	gc, err := s.gcLock(false)
+	if err != nil {
+		return "", err
+	}
+	defer gc.Unlock()
+	lock, err := lockFile(filepath.Join(s.dir, "locks", "layer-"+diffID.Hex+".lock"), true)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Unlock()
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(s.dir, "layers"), ".tmp-"+diffID.Hex+"-")
+	if err != nil {
+		return "", fmt.Errorf("unpack layer %s: %w", diffID, err)
+	}
+	defer os.RemoveAll(tmp)
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return "", fmt.Errorf("unpack layer %s: %w", diffID, err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	r := io.TeeReader(rc, h)
+	if err := Unpack(ctx, tmp, r, UnpackOptions{Overlay: true}); err != nil {
+		return "", fmt.Errorf("unpack layer %s: %w", diffID, err)
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return "", fmt.Errorf("unpack layer %s: %w", diffID, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != diffID.Hex {
+		return "", fmt.Errorf("unpack layer %s: content has digest sha256:%s", diffID, got)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", fmt.Errorf("unpack layer %s: %w", diffID, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("unpack layer %s: %w", diffID, err)
+	}
+	return dir, nil
+}

@@ -1,0 +1,269 @@
+package image
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Add stores img under every name in names (normalised as Normalize does)
+// and unpacks its layers.
+func (s *Store) Add(ctx context.Context, img v1.Image, names ...string) (Image, error) {
+	if len(names) == 0 {
+		return Image{}, errors.New("add image: no name given")
+	}
+	full := make([]string, len(names))
+	for i, n := range names {
+		c, err := Normalize(n)
+		if err != nil {
+			return Image{}, err
+		}
+		full[i] = c
+	}
+	gc, err := s.gcLock(false)
+	if err != nil {
+		return Image{}, err
+	}
+	defer gc.Unlock()
+	desc, err := s.addImage(ctx, img, full, nil)
+	if err != nil {
+		return Image{}, fmt.Errorf("add image %s: %w", quoteRefs(full), err)
+	}
+	return s.describe(full[0], desc)
+}
+
+// describe returns the Image for a stored name and manifest descriptor.
+func (s *Store) describe(fullName string, desc v1.Descriptor) (Image, error) {
+	raw, err := s.readBlob(desc.Digest)
+	if err != nil {
+		return Image{}, err
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return Image{}, fmt.Errorf("manifest %s: %w", desc.Digest, err)
+	}
+	img := Image{Name: fullName, Digest: desc.Digest, ID: m.Config.Digest, Size: m.Config.Size}
+	for _, l := range m.Layers {
+		img.Size += l.Size
+	}
+	return img, nil
+}
+
+// Load stores the images of an archive or directory made elsewhere: a
+// Docker archive (docker save), an OCI archive (a tar of an OCI layout,
+// as podman and buildkit write), either optionally gzipped, or an OCI
+// layout directory. Images are named by the archive: RepoTags in a Docker
+// archive, the io.containerd.image.name or org.opencontainers.image.ref.name
+// annotation in an OCI layout.
+func (s *Store) Load(ctx context.Context, path string) ([]Image, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load images: %w", err)
+	}
+	if fi.IsDir() {
+		return s.loadLayout(ctx, path)
+	}
+	tmp, err := os.MkdirTemp(s.dir, ".tmp-load-")
+	if err != nil {
+		return nil, fmt.Errorf("load images from %q: %w", path, err)
+	}
+	defer os.RemoveAll(tmp)
+	plain, err := gunzipped(path, tmp)
+	if err != nil {
+		return nil, fmt.Errorf("load images from %q: %w", path, err)
+	}
+	kind, err := archiveKind(plain)
+	if err != nil {
+		return nil, fmt.Errorf("load images from %q: %w", path, err)
+	}
+	switch kind {
+	case "oci":
+		dir := filepath.Join(tmp, "layout")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return nil, err
+		}
+		f, err := os.Open(plain)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := Unpack(ctx, dir, f, UnpackOptions{}); err != nil {
+			return nil, fmt.Errorf("load images from %q: %w", path, err)
+		}
+		return s.loadLayout(ctx, dir)
+	default:
+		imgs, err := s.loadDockerArchive(ctx, plain)
+		if err != nil {
+			return nil, fmt.Errorf("load images from %q: %w", path, err)
+		}
+		return imgs, nil
+	}
+}
+
+// gunzipped returns path itself, or a decompressed copy in tmp when path
+// is gzipped.
+func gunzipped(path, tmp string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	magic, _ := br.Peek(2)
+	if !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		return path, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(tmp, "archive.tar")
+	w, err := os.Create(out)
+	if err != nil {
+		return "", err
+	}
+	defer w.Close()
+	if _, err := io.Copy(w, zr); err != nil {
+		return "", fmt.Errorf("decompress: %w", err)
+	}
+	return out, w.Close()
+}
+
+// archiveKind tells an OCI archive ("oci") from a Docker archive
+// ("docker") by the files at its top.
+func archiveKind(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	docker := false
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("not an image archive: %w", err)
+		}
+		switch strings.TrimPrefix(h.Name, "./") {
+		case "oci-layout":
+			return "oci", nil
+		case "manifest.json":
+			docker = true
+		}
+	}
+	if !docker {
+		return "", errors.New("not an image archive: neither oci-layout nor manifest.json found")
+	}
+	return "docker", nil
+}
+
+func (s *Store) loadDockerArchive(ctx context.Context, path string) ([]Image, error) {
+	opener := func() (io.ReadCloser, error) { return os.Open(path) }
+	m, err := tarball.LoadManifest(opener)
+	if err != nil {
+		return nil, err
+	}
+	var out []Image
+	for i, entry := range m {
+		if len(entry.RepoTags) == 0 {
+			return out, fmt.Errorf("image %d (%s) has no name: save it with a name (docker save NAME:TAG)", i, entry.Config)
+		}
+		tag, err := name.NewTag(entry.RepoTags[0])
+		if err != nil {
+			return out, newKindError(ErrInvalidImageName, err, "image name %q", entry.RepoTags[0])
+		}
+		img, err := tarball.Image(opener, &tag)
+		if err != nil {
+			return out, fmt.Errorf("image %q: %w", entry.RepoTags[0], err)
+		}
+		added, err := s.Add(ctx, img, entry.RepoTags...)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, added)
+	}
+	return out, nil
+}
+
+func (s *Store) loadLayout(ctx context.Context, dir string) ([]Image, error) {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load OCI layout %q: %w", dir, err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("load OCI layout %q: %w", dir, err)
+	}
+	var out []Image
+	for _, desc := range m.Manifests {
+		ref := layoutName(desc)
+		if ref == "" {
+			return out, fmt.Errorf("load OCI layout %q: image %s has no name (annotation %s)", dir, desc.Digest, annotationImageName)
+		}
+		var img v1.Image
+		if desc.MediaType.IsIndex() {
+			child, err := idx.ImageIndex(desc.Digest)
+			if err != nil {
+				return out, fmt.Errorf("load %q from %q: %w", ref, dir, err)
+			}
+			img, err = s.platformImage(child)
+			if err != nil {
+				return out, fmt.Errorf("load %q from %q: %w", ref, dir, err)
+			}
+		} else {
+			img, err = idx.Image(desc.Digest)
+			if err != nil {
+				return out, fmt.Errorf("load %q from %q: %w", ref, dir, err)
+			}
+		}
+		added, err := s.Add(ctx, img, ref)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, added)
+	}
+	return out, nil
+}
+
+// layoutName returns the name an OCI layout gives an image: containerd's
+// full-name annotation, else the OCI ref name when it is a full name.
+func layoutName(desc v1.Descriptor) string {
+	if n := desc.Annotations[annotationImageName]; n != "" {
+		return n
+	}
+	n := desc.Annotations[annotationRefName]
+	if strings.ContainsAny(n, "/:@") {
+		return n
+	}
+	return ""
+}
+
+// platformImage picks the image for the store's platform from an index.
+func (s *Store) platformImage(idx v1.ImageIndex) (v1.Image, error) {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range m.Manifests {
+		if d.Platform != nil && d.Platform.Satisfies(s.opts.platform) && d.MediaType.IsImage() {
+			return idx.Image(d.Digest)
+		}
+	}
+	return nil, fmt.Errorf("no image for platform %s in index", s.opts.platform)
+}
