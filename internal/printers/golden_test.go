@@ -2,6 +2,7 @@ package printers
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -189,4 +190,39 @@ func TestDescribeJobRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGolden(t, "job-running-terminating", b.Bytes())
+}
+
+// TestJSONRoundTrip checks that -o json of every pod decodes back into the
+// same corev1.Pod, singly and inside a List.
+func TestJSONRoundTrip(t *testing.T) {
+	f := loadFixture(t)
+	for _, pod := range f.pods {
+		var b bytes.Buffer
+		if err := PrintObjects(&b, objects(pod), OutputOptions{Format: "json", SingleItem: true}); err != nil {
+			t.Fatal(err)
+		}
+		var got corev1.Pod
+		if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+			t.Fatalf("decode -o json of %s: %v", pod.Name, err)
+		}
+		if diff := cmp.Diff(pod, &got); diff != "" {
+			t.Errorf("pod %s changed through -o json (-want +got):\n%s", pod.Name, diff)
+		}
+	}
+	var b bytes.Buffer
+	if err := PrintObjects(&b, objects(f.pods...), OutputOptions{Format: "json"}); err != nil {
+		t.Fatal(err)
+	}
+	var list corev1.PodList
+	if err := json.Unmarshal(b.Bytes(), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != len(f.pods) {
+		t.Fatalf("List holds %d pods, want %d", len(list.Items), len(f.pods))
+	}
+	for i := range list.Items {
+		if diff := cmp.Diff(f.pods[i], &list.Items[i]); diff != "" {
+			t.Errorf("pod %d changed through -o json List (-want +got):\n%s", i, diff)
+		}
+	}
 }
