@@ -63,4 +63,3 @@ func matchExitCodes(req *batchv1.PodFailurePolicyOnExitCodesRequirement, pod *co
 	}
 	return "", 0, false
 }
-

@@ -137,17 +137,23 @@ func TestPlan(t *testing.T) {
 				Conditions: []string{"FailureTarget/BackoffLimitExceeded: Job has reached the specified backoff limit"}},
 		},
 		{
-			name:   "J6 before the deadline: wake at it",
-			mutate: func(j *batchv1.Job) { j.Spec.ActiveDeadlineSeconds = ptr(int64(10)); j.Status.StartTime = &metav1.Time{Time: t0} },
-			pods:   []*corev1.Pod{pod("j-a", corev1.PodRunning, running, sidecarRunning)},
-			now:    t0.Add(4 * time.Second),
-			want:   summary{Active: 1, WakeAt: t0.Add(10 * time.Second)},
+			name: "J6 before the deadline: wake at it",
+			mutate: func(j *batchv1.Job) {
+				j.Spec.ActiveDeadlineSeconds = ptr(int64(10))
+				j.Status.StartTime = &metav1.Time{Time: t0}
+			},
+			pods: []*corev1.Pod{pod("j-a", corev1.PodRunning, running, sidecarRunning)},
+			now:  t0.Add(4 * time.Second),
+			want: summary{Active: 1, WakeAt: t0.Add(10 * time.Second)},
 		},
 		{
-			name:   "J6 at the deadline: FailureTarget and the active pod deleted (058)",
-			mutate: func(j *batchv1.Job) { j.Spec.ActiveDeadlineSeconds = ptr(int64(10)); j.Status.StartTime = &metav1.Time{Time: t0} },
-			pods:   []*corev1.Pod{pod("j-a", corev1.PodRunning, running, sidecarRunning)},
-			now:    t0.Add(10 * time.Second),
+			name: "J6 at the deadline: FailureTarget and the active pod deleted (058)",
+			mutate: func(j *batchv1.Job) {
+				j.Spec.ActiveDeadlineSeconds = ptr(int64(10))
+				j.Status.StartTime = &metav1.Time{Time: t0}
+			},
+			pods: []*corev1.Pod{pod("j-a", corev1.PodRunning, running, sidecarRunning)},
+			now:  t0.Add(10 * time.Second),
 			want: summary{Active: 1, Delete: []string{"j-a"},
 				Conditions: []string{"FailureTarget/DeadlineExceeded: Job was active longer than specified deadline"}},
 		},
