@@ -321,4 +321,3 @@ func TestContainerStatusFields(t *testing.T) {
 		Started: ptrTo(false), VolumeMounts: mounts}
 	diffOrFail(t, "waiting container status", waitingWant, statusOf(t, Status(pod, baseObs(), sat(0)), "main"))
 }
-
