@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,27 +28,30 @@ type layerReporter interface {
 }
 
 // addImage stores img's blobs, unpacks its layers and points every name
-// in names at it. The caller holds the collection lock shared.
+// in names at it. Blobs already stored are not fetched again. The caller
+// holds the collection lock shared.
 func (s *Store) addImage(ctx context.Context, img v1.Image, names []string, report layerReporter) (v1.Descriptor, error) {
-	layers, err := img.Layers()
-	if err != nil {
-		return v1.Descriptor{}, fmt.Errorf("layers: %w", err)
-	}
-	for _, l := range layers {
-		if err := s.addLayer(ctx, l, report); err != nil {
-			return v1.Descriptor{}, err
-		}
-	}
-	rawConfig, err := img.RawConfigFile()
-	if err != nil {
-		return v1.Descriptor{}, fmt.Errorf("config: %w", err)
-	}
-	if _, err := s.writeBlobBytes(rawConfig); err != nil {
-		return v1.Descriptor{}, fmt.Errorf("config: %w", err)
-	}
 	rawManifest, err := img.RawManifest()
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("manifest: %w", err)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(rawManifest))
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("manifest: %w", err)
+	}
+	for _, l := range m.Layers {
+		if err := s.addLayer(ctx, img, l, report); err != nil {
+			return v1.Descriptor{}, err
+		}
+	}
+	if !s.hasBlob(m.Config.Digest, m.Config.Size) {
+		rawConfig, err := img.RawConfigFile()
+		if err != nil {
+			return v1.Descriptor{}, fmt.Errorf("config: %w", err)
+		}
+		if err := s.writeBlob(m.Config.Digest, m.Config.Size, bytes.NewReader(rawConfig), nil); err != nil {
+			return v1.Descriptor{}, fmt.Errorf("config: %w", err)
+		}
 	}
 	digest, err := s.writeBlobBytes(rawManifest)
 	if err != nil {
@@ -74,20 +78,13 @@ func (s *Store) addImage(ctx context.Context, img v1.Image, names []string, repo
 	return desc, err
 }
 
-// addLayer stores the compressed blob of l unless it is already stored.
-func (s *Store) addLayer(ctx context.Context, l v1.Layer, report layerReporter) error {
-	digest, err := l.Digest()
-	if err != nil {
-		return fmt.Errorf("layer digest: %w", err)
-	}
-	size, err := l.Size()
-	if err != nil {
-		return fmt.Errorf("layer %s: %w", digest, err)
-	}
-	present := s.hasBlob(digest, size)
+// addLayer stores the compressed blob of img's layer d unless it is
+// already stored.
+func (s *Store) addLayer(ctx context.Context, img v1.Image, d v1.Descriptor, report layerReporter) error {
+	present := s.hasBlob(d.Digest, d.Size)
 	if report != nil {
-		report.start(digest, size, present)
-		defer report.done(digest)
+		report.start(d.Digest, d.Size, present)
+		defer report.done(d.Digest)
 	}
 	if present {
 		return nil
@@ -95,16 +92,20 @@ func (s *Store) addLayer(ctx context.Context, l v1.Layer, report layerReporter) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	l, err := img.LayerByDigest(d.Digest)
+	if err != nil {
+		return fmt.Errorf("layer %s: %w", d.Digest, err)
+	}
 	rc, err := l.Compressed()
 	if err != nil {
-		return fmt.Errorf("layer %s: %w", digest, err)
+		return fmt.Errorf("layer %s: %w", d.Digest, err)
 	}
 	defer rc.Close()
 	var progress func(int64)
 	if report != nil {
-		progress = func(n int64) { report.update(digest, n) }
+		progress = func(n int64) { report.update(d.Digest, n) }
 	}
-	return s.writeBlob(digest, size, ctxReader{ctx: ctx, r: rc}, progress)
+	return s.writeBlob(d.Digest, d.Size, ctxReader{ctx: ctx, r: rc}, progress)
 }
 
 // ctxReader stops reading once ctx is done.
@@ -121,7 +122,8 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // unpackImage unpacks every layer of img not yet unpacked and returns the
-// layer directories, bottom layer first.
+// layer directories, bottom layer first. The caller holds the collection
+// lock shared.
 func (s *Store) unpackImage(ctx context.Context, img v1.Image) ([]string, error) {
 	layers, err := img.Layers()
 	if err != nil {
@@ -146,7 +148,8 @@ func (s *Store) layerDir(diffID v1.Hash) string {
 
 // unpackLayer unpacks l once, for overlay, into its layer directory: into
 // a temporary directory under the layer's lock, checked against the
-// layer's diffID, then renamed into place.
+// layer's diffID, then renamed into place. The caller holds the collection
+// lock shared.
 func (s *Store) unpackLayer(ctx context.Context, l v1.Layer) (string, error) {
 	diffID, err := l.DiffID()
 	if err != nil {
@@ -156,11 +159,6 @@ func (s *Store) unpackLayer(ctx context.Context, l v1.Layer) (string, error) {
 	if _, err := os.Stat(dir); err == nil {
 		return dir, nil
 	}
-	gc, err := s.gcLock(false)
-	if err != nil {
-		return "", err
-	}
-	defer gc.Unlock()
 	lock, err := lockFile(filepath.Join(s.dir, "locks", "layer-"+diffID.Hex+".lock"), true)
 	if err != nil {
 		return "", err

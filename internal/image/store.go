@@ -134,6 +134,11 @@ func (s *Store) Lookup(ctx context.Context, ref string) (layerDirs []string, con
 	if err != nil {
 		return nil, nil, fmt.Errorf("image %q config: %w", ref, err)
 	}
+	gc, err := s.gcLock(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer gc.Unlock()
 	layerDirs, err = s.unpackImage(ctx, img)
 	if err != nil {
 		return nil, nil, fmt.Errorf("image %q: %w", ref, err)
