@@ -61,7 +61,7 @@ func TestLoad(t *testing.T) {
 			make: func(t *testing.T, dir string) string {
 				p := filepath.Join(dir, "images.tar")
 				refs := map[name.Reference]v1.Image{
-					mustTag(t, "one:v1"):                 one,
+					mustTag(t, "one:v1"):                  one,
 					mustTag(t, "registry.local:5000/two"): two,
 				}
 				if err := tarball.MultiRefWriteToFile(p, refs); err != nil {
@@ -148,7 +148,7 @@ func TestLoadRejects(t *testing.T) {
 	tarDir(t, writeFiles(t, filepath.Join(dir, "x"), map[string]string{"hello": "world"}), notImage, false)
 	s := openStore(t, t.TempDir())
 	for path, want := range map[string]string{
-		notImage:                         "not an image archive",
+		notImage:                          "not an image archive",
 		filepath.Join(dir, "missing.tar"): "no such file",
 	} {
 		if _, err := s.Load(context.Background(), path); err == nil || !strings.Contains(err.Error(), want) {
