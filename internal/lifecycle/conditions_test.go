@@ -39,7 +39,9 @@ func kubeletConds(sandbox, initialized, ready, containersReady cond) []cond {
 
 var (
 	condTrue  = cond{Status: corev1.ConditionTrue}
-	condFalse = func(reason, msg string) cond { return cond{Status: corev1.ConditionFalse, Reason: reason, Message: msg} }
+	condFalse = func(reason, msg string) cond {
+		return cond{Status: corev1.ConditionFalse, Reason: reason, Message: msg}
+	}
 )
 
 // TestConditions covers §8: types in the kubelet's order, statuses,
@@ -144,8 +146,8 @@ func TestConditions(t *testing.T) {
 		},
 		want: kubeletConds(condTrue, condTrue, condFalse("PodFailed", ""), condFalse("PodFailed", "")),
 	}, {
-		name: "§8 no sandbox yet: PodReadyToStartContainers False, no pod sandbox exists",
-		pod:  func() *corev1.Pod { return plainPod(corev1.RestartPolicyAlways) },
+		name:   "§8 no sandbox yet: PodReadyToStartContainers False, no pod sandbox exists",
+		pod:    func() *corev1.Pod { return plainPod(corev1.RestartPolicyAlways) },
 		mutate: func(_ *corev1.Pod, o *Observed) { o.Sandbox = nil },
 		want: kubeletConds(condFalse("PodSandboxNotReady", "no pod sandbox exists"), condTrue,
 			condFalse("ContainersNotReady", "containers with unready status: [main]"),
@@ -182,7 +184,7 @@ func TestConditions(t *testing.T) {
 			return p
 		}, now: sat(2),
 		mutate: func(_ *corev1.Pod, o *Observed) { addRunning(o, "main", sat(1)) },
-		want: append([]cond{{Type: "example.com/lb", Status: corev1.ConditionTrue}}, kubeletConds(condTrue, condTrue, condTrue, condTrue)...),
+		want:   append([]cond{{Type: "example.com/lb", Status: corev1.ConditionTrue}}, kubeletConds(condTrue, condTrue, condTrue, condTrue)...),
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
