@@ -68,6 +68,14 @@ func inBackoffSince(entry *BackoffEntry, eventTime, now time.Time) bool {
 // when attempt i was created, for the exit of attempt i-1 (§3.4: the gate
 // runs at every start of a container that has an exited instance). Being
 // derived from the attempts, it survives a supervisor restart.
+//
+// An attempt killed by a probe (or for an unknown state) is restarted in
+// the sync that killed it, and the kubelet gates that start against the
+// snapshot taken before the kill: the newest exited instance is then the
+// one before the killed attempt, and without one the gate is skipped (no
+// entry is created). Only when that check refuses does the restart wait
+// for the killed attempt's own window. This is why a sidecar failing its
+// startup probe restarts at once twice before back-off engages (§17).
 func CrashLoopEntry(s Settings, c *ContainerObservation) *BackoffEntry {
 	if c == nil {
 		return nil
@@ -75,8 +83,19 @@ func CrashLoopEntry(s Settings, c *ContainerObservation) *BackoffEntry {
 	curve := crashLoopCurve(s)
 	var entry *BackoffEntry
 	for i := 1; i < len(c.Attempts); i++ {
-		prev, cur := c.Attempts[i-1], c.Attempts[i]
-		if prev.FinishedAt.IsZero() || cur.CreatedAt.IsZero() {
+		prev, cur := &c.Attempts[i-1], &c.Attempts[i]
+		if cur.CreatedAt.IsZero() {
+			continue
+		}
+		if killedForRestart(prev) {
+			if pass, older := killSyncGate(entry, c.Attempts[:i-1], prev); pass {
+				if older != nil {
+					entry = curve.next(entry, older.FinishedAt, cur.CreatedAt)
+				}
+				continue
+			}
+		}
+		if prev.FinishedAt.IsZero() {
 			continue
 		}
 		entry = curve.next(entry, prev.FinishedAt, cur.CreatedAt)
@@ -84,12 +103,40 @@ func CrashLoopEntry(s Settings, c *ContainerObservation) *BackoffEntry {
 	return entry
 }
 
+// killSyncGate is the gate of a restart made in the same sync as the kill
+// of killed, whose earlier attempts are before: it passes when there is no
+// earlier exited instance (older is then nil: no entry is advanced) or
+// when that instance is out of entry's window at the end of the kill.
+func killSyncGate(entry *BackoffEntry, before []Attempt, killed *Attempt) (pass bool, older *Attempt) {
+	if len(before) == 0 || before[len(before)-1].FinishedAt.IsZero() {
+		return true, nil
+	}
+	older = &before[len(before)-1]
+	return !inBackoffSince(entry, older.FinishedAt, killed.FinishedAt), older
+}
+
+// restartsInKillSync reports whether the current attempt of c was killed
+// for a restart and that restart passes the gate of the kill's own sync
+// (see CrashLoopEntry): the start happens at once.
+func restartsInKillSync(s Settings, c *ContainerObservation) bool {
+	cur := c.Current()
+	if cur == nil || cur.State != AttemptExited || !killedForRestart(cur) {
+		return false
+	}
+	entry := CrashLoopEntry(s, c)
+	pass, _ := killSyncGate(entry, c.Attempts[:len(c.Attempts)-1], cur)
+	return pass
+}
+
 // CrashLoopBackOff reports whether the newest attempt of c, which has
 // exited, may not be restarted yet at now; if so, it returns the delay in
-// force and the instant the restart becomes allowed (§3.4).
+// force and the instant the restart becomes allowed (§3.4, R1.4).
 func CrashLoopBackOff(s Settings, c *ContainerObservation, now time.Time) (waiting bool, delay time.Duration, until time.Time) {
 	cur := c.Current()
 	if cur == nil || cur.State != AttemptExited || cur.FinishedAt.IsZero() {
+		return false, 0, time.Time{}
+	}
+	if restartsInKillSync(s, c) {
 		return false, 0, time.Time{}
 	}
 	entry := CrashLoopEntry(s, c)

@@ -10,7 +10,8 @@ import (
 type ActionKind string
 
 // The actions a Decision may hold. The executor performs them in order and
-// records each effect in Observed before the next Plan.
+// records each effect in Observed before the next Plan; after a non-empty
+// Decision it calls Plan again at once (the effects are new state).
 const (
 	// CreateSandbox: create the pod sandbox (network namespace, volumes).
 	CreateSandbox ActionKind = "CreateSandbox"
@@ -23,7 +24,8 @@ const (
 	// starting the pod's termination at now (§6.1).
 	BeginTermination ActionKind = "BeginTermination"
 	// KillContainer: record a Kill on the current instance of Container
-	// with Reason and Grace, started at now (§6.3).
+	// with Reason (a KillReason) and Grace, started at now (§6.3). The
+	// same Decision usually goes on with the kill's first steps.
 	KillContainer ActionKind = "KillContainer"
 	// RunPreStop: start Container's preStop hook (it runs concurrently;
 	// the executor records its end in Kill.PreStop).
@@ -33,7 +35,9 @@ const (
 	SignalStop ActionKind = "SignalStop"
 	// ForceKill: send SIGKILL to Container and record Kill.KilledAt.
 	ForceKill ActionKind = "ForceKill"
-	// RemoveSandbox: the pod is finished; tear down the sandbox.
+	// RemoveSandbox: the pod is finished; tear down the sandbox and
+	// record it by setting Observed.Sandbox to nil (Plan emits it once,
+	// while Observed.Sandbox is set).
 	RemoveSandbox ActionKind = "RemoveSandbox"
 )
 
