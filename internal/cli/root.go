@@ -97,7 +97,9 @@ func NewRootCommand(streams Streams) *cobra.Command {
 
 // verbs lists the constructors of podrun's subcommands; each verb file
 // appends nothing at init time: the list is written out here.
-var verbs = []func(*globalOptions, Streams) *cobra.Command{}
+var verbs = []func(*globalOptions, Streams) *cobra.Command{
+	newImageCommand,
+}
 
 type usageError struct{ error }
 
