@@ -89,11 +89,11 @@ func (b *statusBuilder) getPhase(initStatuses, statuses []corev1.ContainerStatus
 			n.countSidecar(st)
 			continue
 		}
-		n.countRegularInit(st, func(code int32) bool { return restartsAfterExit(b.obs.Settings, b.pod, c, code) })
+		n.countRegularInit(st, func(code int32) bool { return ContainerShouldRestart(b.obs.Settings, c, spec.RestartPolicy, code) })
 	}
 	for i := range spec.Containers {
 		c := &spec.Containers[i]
-		n.countRegular(findStatus(statuses, c.Name), func(code int32) bool { return restartsAfterExit(b.obs.Settings, b.pod, c, code) })
+		n.countRegular(findStatus(statuses, c.Name), func(code int32) bool { return ContainerShouldRestart(b.obs.Settings, c, spec.RestartPolicy, code) })
 	}
 
 	switch {

@@ -208,49 +208,9 @@ func (b *statusBuilder) willRestart(c *corev1.Container, cur *Attempt) bool {
 	case AttemptRunning:
 		return false
 	case AttemptExited:
-		return restartsAfterExit(b.obs.Settings, b.pod, c, cur.ExitCode)
+		return ContainerShouldRestart(b.obs.Settings, c, b.pod.Spec.RestartPolicy, cur.ExitCode)
 	}
 	return true
-}
-
-// restartsAfterExit reports whether c, having exited with code, is
-// restarted: with ContainerRestartRules, the first matching
-// restartPolicyRules entry, else the container's restartPolicy, else the
-// pod's (ContainerShouldRestart, §3.2); without the gate, the pod's policy.
-func restartsAfterExit(s Settings, pod *corev1.Pod, c *corev1.Container, code int32) bool {
-	policy := pod.Spec.RestartPolicy
-	if s.ContainerRestartRules && c.RestartPolicy != nil {
-		for _, rule := range c.RestartPolicyRules {
-			if rule.ExitCodes != nil && exitCodeMatches(rule.ExitCodes, code) {
-				return rule.Action == corev1.ContainerRestartRuleActionRestart ||
-					(s.RestartAllContainersOnContainerExits && rule.Action == corev1.ContainerRestartRuleActionRestartAllContainers)
-			}
-		}
-		policy = corev1.RestartPolicy(*c.RestartPolicy)
-	}
-	switch policy {
-	case corev1.RestartPolicyNever:
-		return false
-	case corev1.RestartPolicyOnFailure:
-		return code != 0
-	}
-	return true
-}
-
-// exitCodeMatches reports whether code satisfies a rule's exit-code
-// requirement.
-func exitCodeMatches(r *corev1.ContainerRestartRuleOnExitCodes, code int32) bool {
-	in := false
-	for _, v := range r.Values {
-		if v == code {
-			in = true
-			break
-		}
-	}
-	if r.Operator == corev1.ContainerRestartRuleOnExitCodesOpNotIn {
-		return !in
-	}
-	return in
 }
 
 // startedReady computes status.started and status.ready (§4.3): regular
