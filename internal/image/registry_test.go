@@ -124,9 +124,20 @@ func (tr *testRegistry) pushIndex(t *testing.T, repoTag string, idx v1.ImageInde
 // each layer holding the file "data" with that content.
 func fixedImage(t *testing.T, contents ...string) v1.Image {
 	t.Helper()
-	img := empty.Image
+	var layers [][]tarEntry
 	for _, c := range contents {
-		b := makeTar(t, []tarEntry{{Name: "data", Body: c}})
+		layers = append(layers, []tarEntry{{Name: "data", Body: c}})
+	}
+	return imageFromTars(t, layers)
+}
+
+// imageFromTars builds a deterministic linux/amd64 image with a layer per
+// entry list.
+func imageFromTars(t *testing.T, layers [][]tarEntry) v1.Image {
+	t.Helper()
+	img := empty.Image
+	for _, entries := range layers {
+		b := makeTar(t, entries)
 		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(b)), nil
 		})

@@ -119,7 +119,9 @@ type Image struct {
 }
 
 // Lookup returns the unpacked layer directories of the image ref, bottom
-// layer first, and its config, unpacking any layer not yet unpacked. An
+// layer first (overlay's lowerdir option lists them top first), and its
+// config, unpacking any layer not yet unpacked. The directories hold
+// overlay whiteouts and opaque markers and must not be written to. An
 // image the store does not hold is an error wrapping ErrNotFound.
 func (s *Store) Lookup(ctx context.Context, ref string) (layerDirs []string, config *v1.ConfigFile, err error) {
 	desc, err := s.find(ref)
@@ -248,4 +250,34 @@ func matches(d v1.Descriptor, r name.Reference, want string) bool {
 	}
 	gr, err := parse(got, nil)
 	return err == nil && repository(gr) == repository(r)
+}
+
+// Flatten unpacks every layer of the image ref in order into dst, applying
+// whiteouts, for a root filesystem where overlay is unavailable. dst must
+// exist and is normally empty.
+func (s *Store) Flatten(ctx context.Context, ref, dst string) error {
+	desc, err := s.find(ref)
+	if err != nil {
+		return err
+	}
+	img, err := s.image(desc)
+	if err != nil {
+		return fmt.Errorf("image %q: %w", ref, err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return fmt.Errorf("image %q: %w", ref, err)
+	}
+	for i, l := range layers {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			return fmt.Errorf("image %q layer %d: %w", ref, i, err)
+		}
+		err = Unpack(ctx, dst, rc, UnpackOptions{})
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("image %q layer %d: %w", ref, i, err)
+		}
+	}
+	return nil
 }
