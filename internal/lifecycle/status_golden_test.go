@@ -161,6 +161,14 @@ func TestStatusGolden(t *testing.T) {
 	for _, gc := range goldenCases(t) {
 		t.Run(gc.name, func(t *testing.T) {
 			obs := observedFromGolden(t, gc.pod)
+			if gc.name == "pod-podinitializing" {
+				// main was already running its postStart hook (H1): the
+				// kubelet reported no instance until the hook returned.
+				co := obs.Container("main")
+				co.Attempts = append(co.Attempts, Attempt{ID: "main-1", State: AttemptRunning,
+					CreatedAt: gc.now.Add(-time.Second), StartedAt: gc.now.Add(-time.Second),
+					PostStart: HookProgress{State: HookRunning, StartedAt: gc.now.Add(-time.Second)}})
+			}
 			pod := gc.pod.DeepCopy()
 			pod.Status = corev1.PodStatus{}
 			got := roundTrip(t, Status(pod, obs, gc.now))
