@@ -108,8 +108,7 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// ErrUnsupported is wrapped by errors about a kind or apiVersion that
-// podrun does not run.
+// ErrUnsupported matches (errors.Is) every *UnsupportedError.
 var ErrUnsupported = errors.New("unsupported object")
 
 // Load reads every path in order — a file, a directory (its *.yaml, *.yml
@@ -375,13 +374,25 @@ func newObject(tm typeMeta) (runtime.Object, error) {
 	case tm.APIVersion == "v1" && tm.Kind == "Secret":
 		return &corev1.Secret{}, nil
 	}
-	switch tm.Kind {
-	case "Pod", "Job", "ConfigMap", "Secret", "List":
-		return nil, fmt.Errorf("%w: apiVersion %q is not supported for kind %s; podrun supports %s",
-			ErrUnsupported, tm.APIVersion, tm.Kind, supported)
-	}
-	return nil, fmt.Errorf("%w: kind %q (apiVersion %q); podrun supports %s", ErrUnsupported, tm.Kind, tm.APIVersion, supported)
+	return nil, &UnsupportedError{APIVersion: tm.APIVersion, Kind: tm.Kind}
 }
+
+// UnsupportedError is an object of a kind or apiVersion podrun does not
+// run; errors.Is(err, ErrUnsupported) holds.
+type UnsupportedError struct {
+	APIVersion, Kind string
+}
+
+func (e *UnsupportedError) Error() string {
+	switch e.Kind {
+	case "Pod", "Job", "ConfigMap", "Secret", "List":
+		return fmt.Sprintf("apiVersion %q is not supported for kind %s; podrun supports %s", e.APIVersion, e.Kind, supported)
+	}
+	return fmt.Sprintf("kind %q (apiVersion %q) is not supported; podrun supports %s", e.Kind, e.APIVersion, supported)
+}
+
+// Is reports whether target is ErrUnsupported.
+func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupported }
 
 func abbreviate(data []byte) string {
 	const max = 80
