@@ -55,7 +55,7 @@ func (s *Store) describe(fullName string, desc v1.Descriptor) (Image, error) {
 	if err != nil {
 		return Image{}, fmt.Errorf("manifest %s: %w", desc.Digest, err)
 	}
-	img := Image{Name: fullName, Digest: desc.Digest, ID: m.Config.Digest, Size: m.Config.Size}
+	img := Image{Name: fullName, Digest: desc.Digest, ID: m.Config.Digest, Size: desc.Size + m.Config.Size}
 	for _, l := range m.Layers {
 		img.Size += l.Size
 	}

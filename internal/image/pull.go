@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -48,7 +49,7 @@ func (s *Store) Pull(ctx context.Context, ref string, secrets ...*corev1.Secret)
 		remote.WithTransport(s.transport()),
 		remote.WithPlatform(s.opts.platform))
 	if err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("failed to resolve reference %q: %w", full, err))
 	}
 	img, err := desc.Image()
 	if err != nil {

@@ -90,7 +90,7 @@ func hasTagOrDigest(ref string) bool {
 	return strings.Contains(last, ":")
 }
 
-// String form of a digest check used in error messages.
+// quoteRefs quotes names for an error message.
 func quoteRefs(refs []string) string {
 	q := make([]string, len(refs))
 	for i, r := range refs {

@@ -114,7 +114,8 @@ type Image struct {
 	Digest v1.Hash
 	// ID is the digest of the image's config, as `crictl images` shows.
 	ID v1.Hash
-	// Size is the total size of the image's compressed layers and config.
+	// Size is the total size of the image's manifest, config and
+	// compressed layers, as containerd counts it.
 	Size int64
 }
 
@@ -148,6 +149,16 @@ func (s *Store) Lookup(ctx context.Context, ref string) (layerDirs []string, con
 	return layerDirs, config, nil
 }
 
+// Get describes the stored image ref; an image the store does not hold
+// is an error wrapping ErrNotFound.
+func (s *Store) Get(ref string) (Image, error) {
+	desc, err := s.find(ref)
+	if err != nil {
+		return Image{}, err
+	}
+	return s.describe(desc.Annotations[annotationImageName], desc)
+}
+
 // Has reports whether the store holds the image ref.
 func (s *Store) Has(ref string) (bool, error) {
 	_, err := s.find(ref)
@@ -169,7 +180,7 @@ func (s *Store) List(ctx context.Context) ([]Image, error) {
 		if raw, err := s.readBlob(d.Digest); err == nil {
 			if m, err := v1.ParseManifest(bytes.NewReader(raw)); err == nil {
 				img.ID = m.Config.Digest
-				img.Size = m.Config.Size
+				img.Size = d.Size + m.Config.Size
 				for _, l := range m.Layers {
 					img.Size += l.Size
 				}
