@@ -326,3 +326,20 @@ func TestPullProgress(t *testing.T) {
 		})
 	}
 }
+
+func TestPullCredentialHelper(t *testing.T) {
+	requireRoot(t)
+	reg := newTestRegistry(t, "alice", "s3cret")
+	ref := reg.push(t, "team/app:v1", fixedImage(t, "helper"))
+	bin := t.TempDir()
+	helper := "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"{\\\"ServerURL\\\":\\\"$server\\\",\\\"Username\\\":\\\"alice\\\",\\\"Secret\\\":\\\"s3cret\\\"}\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-podrun-test"), []byte(helper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cfg := dockerConfig(t, `{"credHelpers":{"`+reg.host+`":"podrun-test"}}`)
+	s := openStore(t, t.TempDir(), WithDockerConfig(cfg))
+	if _, err := s.Pull(context.Background(), ref); err != nil {
+		t.Fatalf("Pull with a credential helper: %v", err)
+	}
+}
