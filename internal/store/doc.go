@@ -31,8 +31,8 @@
 // Store is the state directory on disk (Open) or in memory (NewMemory,
 // for unit tests of its users); both pass the storetest suite.
 //
-//	                 Open(root) ──► *Store ◄── NewMemory()
-//	                                  │
-//	             ┌──────────── backend (unexported) ───────────┐
-//	          files + flock + inotify              maps + mutex + channels
+//	       Open(root) ──► *Store ◄── NewMemory()
+//	                        │
+//	   ┌──────────── backend (unexported) ───────────┐
+//	files + flock + inotify              maps + mutex + channels
 package store

@@ -149,17 +149,18 @@ func (s *Store) removeEventsOf(ns, kind, name string) error {
 	return nil
 }
 
-// eventKey is what makes two events the same occurrence repeated.
-type key struct {
+// eventIdentity is what makes two events one occurrence repeated: the
+// kubelet recorder's aggregation key.
+type eventIdentity struct {
 	kind, ns, name, apiVersion, fieldPath string
 	uid                                   types.UID
 	typ, reason, message                  string
 	component, host, controller           string
 }
 
-func eventKey(e *corev1.Event) key {
+func eventKey(e *corev1.Event) eventIdentity {
 	o := e.InvolvedObject
-	return key{
+	return eventIdentity{
 		kind: o.Kind, ns: o.Namespace, name: o.Name, apiVersion: o.APIVersion, fieldPath: o.FieldPath, uid: o.UID,
 		typ: e.Type, reason: e.Reason, message: e.Message,
 		component: e.Source.Component, host: e.Source.Host, controller: e.ReportingController,

@@ -88,17 +88,21 @@ type backend interface {
 // DefaultRoot returns the state directory for this user: /var/lib/podrun
 // for root, else $XDG_DATA_HOME/podrun, else ~/.local/share/podrun.
 func DefaultRoot() (string, error) {
-	if os.Geteuid() == 0 {
+	return defaultRoot(os.Geteuid(), os.Getenv, os.UserHomeDir)
+}
+
+func defaultRoot(euid int, getenv func(string) string, home func() (string, error)) (string, error) {
+	if euid == 0 {
 		return "/var/lib/podrun", nil
 	}
-	if xdg := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(xdg) {
+	if xdg := getenv("XDG_DATA_HOME"); filepath.IsAbs(xdg) {
 		return filepath.Join(xdg, "podrun"), nil
 	}
-	home, err := os.UserHomeDir()
+	h, err := home()
 	if err != nil {
 		return "", fmt.Errorf("state directory: %w", err)
 	}
-	return filepath.Join(home, ".local", "share", "podrun"), nil
+	return filepath.Join(h, ".local", "share", "podrun"), nil
 }
 
 // Open opens (creating if needed) the state directory at root.

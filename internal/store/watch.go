@@ -43,7 +43,8 @@ func (f *files) watch(ctx context.Context, ns string) (<-chan Change, error) {
 		}
 	}
 	ch := make(chan Change)
-	go f.poll(ctx, ns, ch)
+	prev := f.snapshot(ns) // before returning, so no later write is missed
+	go f.poll(ctx, ns, prev, ch)
 	return ch, nil
 }
 
@@ -179,11 +180,10 @@ type stamp struct {
 
 // poll is the fallback watch: it compares directory snapshots every
 // pollInterval on the store's clock.
-func (f *files) poll(ctx context.Context, ns string, ch chan<- Change) {
+func (f *files) poll(ctx context.Context, ns string, prev map[Change]stamp, ch chan<- Change) {
 	defer close(ch)
 	t := f.clock.NewTicker(pollInterval)
 	defer t.Stop()
-	prev := f.snapshot(ns)
 	for {
 		select {
 		case <-ctx.Done():

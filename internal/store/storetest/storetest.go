@@ -235,7 +235,7 @@ func testReadersDuringWrites(t *testing.T, s *store.Store) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(done)
-		for i := range 30 {
+		for i := range 10 {
 			p := big.DeepCopy()
 			p.Annotations["version"] = strconv.Itoa(i)
 			if _, err := s.PutPod(ctx, p); err != nil {
