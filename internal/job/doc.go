@@ -1,8 +1,7 @@
 // Package job holds the Job controller's rules (SEMANTICS.md §11) as a pure
-// planner plus the pod the controller creates from a Job's template:
+// planner (the pods it asks for come from manifest.PodFromJobTemplate):
 //
 //	Plan(job, pods, now) -> Decision{CreatePods, DeletePods, Status, Events, WakeAt}
-//	NewPod(job, name, uid, now) -> the pod to create
 //
 // It covers NonIndexed Jobs: completions and parallelism, backoffLimit (pod
 // failures, and restarts of OnFailure pods including sidecars, J4), the

@@ -236,18 +236,3 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-func TestNewPodCarriesTemplateAndOwner(t *testing.T) {
-	j := baseJob()
-	j.Spec.Template.Labels = map[string]string{LabelJobName: "j"}
-	p := NewPod(j, "j-abcde", "pod-uid", metav1.NewTime(t0))
-	if p.GenerateName != "j-" || p.Name != "j-abcde" || p.Labels[LabelJobName] != "j" {
-		t.Errorf("pod meta = %+v", p.ObjectMeta)
-	}
-	if !IsOwnedBy(p, j) || !*p.OwnerReferences[0].Controller {
-		t.Errorf("owner references = %+v", p.OwnerReferences)
-	}
-	p.Labels["x"] = "y"
-	if _, ok := j.Spec.Template.Labels["x"]; ok {
-		t.Error("NewPod shares the template's label map")
-	}
-}
