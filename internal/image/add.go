@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 )
 
 // gcLock returns the store's collection lock: writers hold it shared,
@@ -20,9 +21,13 @@ func (s *Store) gcLock(exclusive bool) (*fileLock, error) {
 	return lockFile(filepath.Join(s.dir, "locks", "gc.lock"), exclusive)
 }
 
-// layerReporter is told how a layer's download goes; nil reports nothing.
+// layerReporter is told how a pull's layer downloads go; its methods are
+// called from several goroutines at once.
 type layerReporter interface {
-	start(digest v1.Hash, size int64, present bool)
+	// begin lists the image's layers and which are already stored.
+	begin(layers []v1.Descriptor, present map[v1.Hash]bool)
+	// start, update and done follow one layer's download.
+	start(digest v1.Hash)
 	update(digest v1.Hash, n int64)
 	done(digest v1.Hash)
 }
@@ -39,10 +44,8 @@ func (s *Store) addImage(ctx context.Context, img v1.Image, names []string, repo
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("manifest: %w", err)
 	}
-	for _, l := range m.Layers {
-		if err := s.addLayer(ctx, img, l, report); err != nil {
-			return v1.Descriptor{}, err
-		}
+	if err := s.addLayers(ctx, img, m.Layers, report); err != nil {
+		return v1.Descriptor{}, err
 	}
 	if !s.hasBlob(m.Config.Digest, m.Config.Size) {
 		rawConfig, err := img.RawConfigFile()
@@ -78,19 +81,47 @@ func (s *Store) addImage(ctx context.Context, img v1.Image, names []string, repo
 	return desc, err
 }
 
-// addLayer stores the compressed blob of img's layer d unless it is
-// already stored.
-func (s *Store) addLayer(ctx context.Context, img v1.Image, d v1.Descriptor, report layerReporter) error {
-	present := s.hasBlob(d.Digest, d.Size)
+// maxParallelDownloads is how many layers a pull downloads at once, as
+// containerd's default.
+const maxParallelDownloads = 3
+
+// addLayers stores the compressed blobs of img's layers that are not yet
+// stored, downloading up to maxParallelDownloads at once.
+func (s *Store) addLayers(ctx context.Context, img v1.Image, layers []v1.Descriptor, report layerReporter) error {
+	var todo []v1.Descriptor
+	seen := map[v1.Hash]bool{}
+	present := map[v1.Hash]bool{}
+	for _, l := range layers {
+		if seen[l.Digest] {
+			continue // a layer repeated in one image is stored once
+		}
+		seen[l.Digest] = true
+		todo = append(todo, l)
+		present[l.Digest] = s.hasBlob(l.Digest, l.Size)
+	}
 	if report != nil {
-		report.start(d.Digest, d.Size, present)
-		defer report.done(d.Digest)
+		report.begin(todo, present)
 	}
-	if present {
-		return nil
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxParallelDownloads)
+	for _, l := range todo {
+		if present[l.Digest] {
+			continue
+		}
+		g.Go(func() error { return s.addLayer(gctx, img, l, report) })
 	}
+	return g.Wait()
+}
+
+// addLayer downloads and stores the compressed blob of img's layer d.
+func (s *Store) addLayer(ctx context.Context, img v1.Image, d v1.Descriptor, report layerReporter) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	var progress func(int64)
+	if report != nil {
+		report.start(d.Digest)
+		progress = func(n int64) { report.update(d.Digest, n) }
 	}
 	l, err := img.LayerByDigest(d.Digest)
 	if err != nil {
@@ -101,11 +132,13 @@ func (s *Store) addLayer(ctx context.Context, img v1.Image, d v1.Descriptor, rep
 		return fmt.Errorf("layer %s: %w", d.Digest, err)
 	}
 	defer rc.Close()
-	var progress func(int64)
-	if report != nil {
-		progress = func(n int64) { report.update(d.Digest, n) }
+	if err := s.writeBlob(d.Digest, d.Size, ctxReader{ctx: ctx, r: rc}, progress); err != nil {
+		return err
 	}
-	return s.writeBlob(d.Digest, d.Size, ctxReader{ctx: ctx, r: rc}, progress)
+	if report != nil {
+		report.done(d.Digest)
+	}
+	return nil
 }
 
 // ctxReader stops reading once ctx is done.

@@ -16,18 +16,25 @@ func (s *Store) reporter(fullName string) layerReporter {
 		return nil
 	}
 	fmt.Fprintf(s.opts.progress, "Pulling %s\n", fullName)
-	return &progress{w: s.opts.progress, terminal: s.opts.terminal, sizes: map[v1.Hash]int64{}, shown: map[v1.Hash]int{}}
+	return &progress{w: s.opts.progress, terminal: s.opts.terminal}
 }
 
-// progress writes one line per layer: on a terminal a bar redrawn in
-// place while the layer downloads, otherwise a line when a layer starts
-// and one when it is done. Layers download one after the other.
+// progress reports a pull. On a terminal it keeps one line per layer and
+// redraws a layer's line in place as its download goes; otherwise it
+// writes a line when a layer starts and one when it is done.
 type progress struct {
 	mu       sync.Mutex
 	w        io.Writer
 	terminal bool
-	sizes    map[v1.Hash]int64
-	shown    map[v1.Hash]int // last percentage drawn
+	layers   []*layerLine
+}
+
+type layerLine struct {
+	digest v1.Hash
+	size   int64
+	n      int64
+	state  string // present, waiting, downloading, done
+	pct    int    // percentage last drawn
 }
 
 func short(h v1.Hash) string {
@@ -37,20 +44,34 @@ func short(h v1.Hash) string {
 	return h.Hex
 }
 
-func (p *progress) start(d v1.Hash, size int64, present bool) {
+func (p *progress) begin(layers []v1.Descriptor, present map[v1.Hash]bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.sizes[d] = size
-	switch {
-	case present:
-		fmt.Fprintf(p.w, "%s: already present\n", short(d))
-		p.shown[d] = -2
-	case p.terminal:
-		p.shown[d] = -1
-		p.draw(d, 0)
-	default:
-		fmt.Fprintf(p.w, "%s: downloading %s\n", short(d), humanSize(size))
+	for _, l := range layers {
+		line := &layerLine{digest: l.Digest, size: l.Size, state: "waiting", pct: -1}
+		if present[l.Digest] {
+			line.state = "present"
+		}
+		p.layers = append(p.layers, line)
+		if p.terminal || line.state == "present" {
+			fmt.Fprintln(p.w, line.text())
+		}
 	}
+}
+
+func (p *progress) start(d v1.Hash) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i, l := p.find(d)
+	if l == nil {
+		return
+	}
+	l.state = "downloading"
+	if !p.terminal {
+		fmt.Fprintf(p.w, "%s: downloading %s\n", short(d), humanSize(l.size))
+		return
+	}
+	p.redraw(i)
 }
 
 func (p *progress) update(d v1.Hash, n int64) {
@@ -59,37 +80,70 @@ func (p *progress) update(d v1.Hash, n int64) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.draw(d, n)
-}
-
-// draw redraws the terminal line of layer d when its percentage changed.
-func (p *progress) draw(d v1.Hash, n int64) {
-	size := p.sizes[d]
-	pct := 100
-	if size > 0 {
-		pct = int(n * 100 / size)
-	}
-	if pct == p.shown[d] {
+	i, l := p.find(d)
+	if l == nil {
 		return
 	}
-	p.shown[d] = pct
-	const width = 30
-	fill := pct * width / 100
-	bar := strings.Repeat("=", fill) + strings.Repeat(" ", width-fill)
-	fmt.Fprintf(p.w, "\r\033[2K%s: [%s] %s / %s", short(d), bar, humanSize(n), humanSize(size))
+	l.n = n
+	pct := 100
+	if l.size > 0 {
+		pct = int(n * 100 / l.size)
+	}
+	if pct == l.pct {
+		return
+	}
+	l.pct = pct
+	p.redraw(i)
 }
 
 func (p *progress) done(d v1.Hash) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch {
-	case p.shown[d] == -2:
-	case p.terminal:
-		p.draw(d, p.sizes[d])
-		fmt.Fprintln(p.w)
-	default:
-		fmt.Fprintf(p.w, "%s: done\n", short(d))
+	i, l := p.find(d)
+	if l == nil {
+		return
 	}
+	l.state, l.n = "done", l.size
+	if !p.terminal {
+		fmt.Fprintf(p.w, "%s: done\n", short(d))
+		return
+	}
+	p.redraw(i)
+}
+
+func (p *progress) find(d v1.Hash) (int, *layerLine) {
+	for i, l := range p.layers {
+		if l.digest == d {
+			return i, l
+		}
+	}
+	return -1, nil
+}
+
+// redraw rewrites line i of the block of layer lines, which ends where
+// the cursor is.
+func (p *progress) redraw(i int) {
+	up := len(p.layers) - i
+	fmt.Fprintf(p.w, "\033[%dA\r\033[2K%s\033[%dB\r", up, p.layers[i].text(), up)
+}
+
+func (l *layerLine) text() string {
+	switch l.state {
+	case "present":
+		return short(l.digest) + ": already present"
+	case "waiting":
+		return short(l.digest) + ": waiting"
+	case "done":
+		return fmt.Sprintf("%s: pulled %s", short(l.digest), humanSize(l.size))
+	}
+	const width = 30
+	fill := 0
+	if l.size > 0 {
+		fill = int(l.n * width / l.size)
+	}
+	fill = min(max(fill, 0), width)
+	bar := strings.Repeat("=", fill) + strings.Repeat(" ", width-fill)
+	return fmt.Sprintf("%s: [%s] %s / %s", short(l.digest), bar, humanSize(l.n), humanSize(l.size))
 }
 
 // humanSize prints a byte count as docker does (decimal units).
