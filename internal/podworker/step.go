@@ -1,0 +1,288 @@
+package podworker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podrun/podrun/internal/lifecycle"
+	"github.com/podrun/podrun/internal/runtime"
+)
+
+// EventKind says what woke the worker.
+type EventKind string
+
+// What can wake the worker.
+const (
+	EventStart    EventKind = "Start"    // first step
+	EventExit     EventKind = "Exit"     // a container exited
+	EventTimer    EventKind = "Timer"    // Decision.WakeAt passed
+	EventProbe    EventKind = "Probe"    // a cached probe result changed
+	EventHookDone EventKind = "HookDone" // a postStart or preStop hook ended
+	EventDelete   EventKind = "Delete"   // the pod was deleted
+)
+
+// Event is one input of step.
+type Event struct {
+	Kind        EventKind
+	Container   string
+	ContainerID string
+	// Hook is "postStart" or "preStop" for EventHookDone; Err is the
+	// hook's failure (or the WaitContainer error for EventExit).
+	Hook string
+	Err  error
+	At   time.Time
+	// Grace is the deletion grace period for EventDelete (nil: the pod's).
+	Grace *int64
+}
+
+// maxPlansPerStep bounds the observe-plan-act rounds of one step; a
+// planner that never settles is a bug, logged rather than spun on.
+const maxPlansPerStep = 64
+
+// step is the body of the worker: apply the event, then observe, plan and
+// act until the planner asks for nothing more, then publish the status.
+// Tests call it directly.
+func (w *Worker) step(ctx context.Context, ev Event) error {
+	now := w.clock.Now()
+	if !w.started {
+		w.started = true
+		w.obs.StartTime = now
+		w.emitStored(ctx, w.rec.scheduled(now))
+	}
+	w.apply(ctx, ev, now)
+	for round := 0; ; round++ {
+		now = w.clock.Now()
+		if err := w.observe(ctx, now); err != nil {
+			return err
+		}
+		d := w.planFn(w.pod, w.obs, now)
+		w.wakeAt = d.WakeAt
+		if d.Done {
+			w.finished = true
+		}
+		if len(d.Actions) == 0 {
+			break
+		}
+		if round >= maxPlansPerStep {
+			w.log.Error("planner did not settle", "decision", d.String())
+			break
+		}
+		w.act(ctx, d.Actions, now)
+	}
+	w.pullBackOff(ctx, now)
+	return w.publish(ctx, now)
+}
+
+// apply records the effect of ev in the worker's state.
+func (w *Worker) apply(ctx context.Context, ev Event, now time.Time) {
+	switch ev.Kind {
+	case EventDelete:
+		grace := ev.Grace
+		if grace == nil {
+			g := int64(lifecycle.DefaultTerminationGracePeriod / time.Second)
+			if w.pod.Spec.TerminationGracePeriodSeconds != nil {
+				g = *w.pod.Spec.TerminationGracePeriodSeconds
+			}
+			grace = &g
+		}
+		if w.pod.DeletionTimestamp == nil {
+			t := metav1.NewTime(now)
+			w.pod.DeletionTimestamp = &t
+			w.record.DeletedAt = timePtr(now)
+		}
+		if w.pod.DeletionGracePeriodSeconds == nil || *grace < *w.pod.DeletionGracePeriodSeconds {
+			g := *grace
+			w.pod.DeletionGracePeriodSeconds = &g
+		}
+	case EventHookDone:
+		w.hookDone(ev, now)
+	case EventExit:
+		delete(w.watched, ev.ContainerID)
+	}
+}
+
+// observe refreshes the attempts from the runtime and the probe results
+// from the prober.
+func (w *Worker) observe(ctx context.Context, now time.Time) error {
+	if w.obs.Sandbox == nil {
+		return nil
+	}
+	list, err := w.rt.ListContainers(ctx, w.obs.Sandbox.ID)
+	if err != nil {
+		if errors.Is(err, runtime.ErrNotFound) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		w.log.Error("list containers", "err", err)
+		return nil
+	}
+	byID := map[string]runtime.ContainerStatus{}
+	for _, st := range list {
+		byID[st.ID] = st
+	}
+	for _, co := range w.obs.Containers {
+		for i := range co.Attempts {
+			a := &co.Attempts[i]
+			st, ok := byID[a.ID]
+			if !ok {
+				if a.State == lifecycle.AttemptRunning {
+					// Vanished while running: the kubelet synthesises
+					// ContainerStatusUnknown, exit 137 (T10).
+					a.State, a.FinishedAt, a.ExitCode, a.Reason = lifecycle.AttemptExited, now, 137, "ContainerStatusUnknown"
+					a.Message = "The container could not be located when the pod was terminated"
+				}
+				continue
+			}
+			applyRuntimeStatus(a, st)
+			if a.State == lifecycle.AttemptRunning {
+				r := w.prober.Results(a.ID)
+				a.Startup, a.Liveness, a.Readiness = r.Startup, r.Liveness, r.Readiness
+			}
+		}
+	}
+	return nil
+}
+
+// applyRuntimeStatus copies what the runtime reports into an attempt.
+func applyRuntimeStatus(a *lifecycle.Attempt, st runtime.ContainerStatus) {
+	switch st.State {
+	case runtime.StateCreated:
+		a.State = lifecycle.AttemptCreated
+	case runtime.StateRunning:
+		a.State = lifecycle.AttemptRunning
+	case runtime.StateExited:
+		a.State = lifecycle.AttemptExited
+	default:
+		a.State = lifecycle.AttemptUnknown
+	}
+	if !st.StartedAt.IsZero() {
+		a.StartedAt = st.StartedAt
+	}
+	if st.State == runtime.StateExited {
+		a.FinishedAt, a.ExitCode, a.Signal = st.FinishedAt, st.ExitCode, int(st.Signal)
+		a.Reason, a.Message = st.Reason, st.Message
+	}
+	if st.ImageID != "" {
+		a.ImageID = st.ImageID
+	}
+}
+
+// publish computes the status, updates started/ready history, the record
+// and the store.
+func (w *Worker) publish(ctx context.Context, now time.Time) error {
+	status := w.statusFn(w.pod, w.obs, now)
+	w.obs.LastConditions = status.Conditions
+	w.obs.LastPhase = status.Phase
+	w.trackStartedReady(status, now)
+	w.backOffEvents(ctx, status, now)
+
+	r := &w.record
+	r.Namespace, r.Name, r.UID, r.Node = w.pod.Namespace, w.pod.Name, string(w.pod.UID), w.node
+	r.StartTime = timePtr(w.obs.StartTime)
+	if w.finished && r.FinishedAt == nil {
+		r.FinishedAt = timePtr(now)
+	}
+	r.Containers = buildContainers(w.pod, &w.obs)
+	sc := statusChange(w.pod, status, now)
+	if n := len(r.StatusHistory); n == 0 || !sameStatus(r.StatusHistory[n-1], sc) {
+		r.StatusHistory = append(r.StatusHistory, sc)
+	}
+	r.Events = append([]EventRecord(nil), w.rec.times...)
+
+	w.mu.Lock()
+	w.published = status
+	w.pubRecord = cloneRecord(*r)
+	w.mu.Unlock()
+
+	if err := w.store.SaveStatus(ctx, w.pod, status); err != nil {
+		return w.errorf("save status: %w", err)
+	}
+	if err := w.store.SaveRecord(ctx, r); err != nil {
+		return w.errorf("save run record: %w", err)
+	}
+	w.trackProbes()
+	return nil
+}
+
+// trackStartedReady records when status.started became true and every
+// change of status.ready on the current attempts.
+func (w *Worker) trackStartedReady(status corev1.PodStatus, now time.Time) {
+	for _, list := range [][]corev1.ContainerStatus{status.InitContainerStatuses, status.ContainerStatuses} {
+		for _, cs := range list {
+			a := w.obs.Container(cs.Name).Current()
+			if a == nil || (cs.ContainerID != "" && !hasSuffixID(cs.ContainerID, a.ID)) {
+				continue
+			}
+			if cs.Started != nil && *cs.Started && a.StartedTrueAt.IsZero() {
+				a.StartedTrueAt = now
+			}
+			last := false
+			if n := len(a.ReadyTransitions); n > 0 {
+				last = a.ReadyTransitions[n-1].Ready
+			}
+			if cs.Ready != last {
+				a.ReadyTransitions = append(a.ReadyTransitions, lifecycle.ReadyTransition{At: now, Ready: cs.Ready})
+			}
+		}
+	}
+}
+
+// hasSuffixID reports whether a status containerID (runc://ID) names id.
+func hasSuffixID(containerID, id string) bool {
+	return len(containerID) >= len(id) && containerID[len(containerID)-len(id):] == id
+}
+
+// backOffEvents emits the kubelet's BackOff event once per exited
+// attempt that waits in crash-loop back-off.
+func (w *Worker) backOffEvents(ctx context.Context, status corev1.PodStatus, now time.Time) {
+	if w.obs.Termination != nil {
+		return
+	}
+	for name, co := range w.obs.Containers {
+		a := co.Current()
+		if a == nil || a.State != lifecycle.AttemptExited || w.backOffSeen[a.ID] {
+			continue
+		}
+		if held, _, _ := lifecycle.CrashLoopBackOff(w.obs.Settings, co, now); held {
+			w.backOffSeen[a.ID] = true
+			w.event(ctx, name, corev1.EventTypeWarning, EventBackOff, msgBackOff(w.pod, name))
+		}
+	}
+}
+
+// trackProbes tells the prober which instances run now.
+func (w *Worker) trackProbes() {
+	var targets []ProbeTarget
+	for _, c := range allContainers(w.pod) {
+		a := w.obs.Container(c.Name).Current()
+		if a != nil && a.State == lifecycle.AttemptRunning && (a.Kill == nil || c.ReadinessProbe != nil) {
+			targets = append(targets, ProbeTarget{Container: c, ContainerID: a.ID, StartedAt: a.StartedAt})
+		}
+	}
+	w.prober.Track(w.pod, targets)
+}
+
+// emitStored stores an event built by the recorder.
+func (w *Worker) emitStored(ctx context.Context, ev corev1.Event) {
+	if err := w.store.AppendEvent(ctx, ev); err != nil {
+		w.log.Error("store event", "reason", ev.Reason, "err", err)
+	}
+}
+
+// allContainers returns the init then the regular containers of pod.
+func allContainers(pod *corev1.Pod) []*corev1.Container {
+	var out []*corev1.Container
+	for i := range pod.Spec.InitContainers {
+		out = append(out, &pod.Spec.InitContainers[i])
+	}
+	for i := range pod.Spec.Containers {
+		out = append(out, &pod.Spec.Containers[i])
+	}
+	return out
+}
