@@ -318,3 +318,34 @@ func TestUnpackRefusesEscapes(t *testing.T) {
 		})
 	}
 }
+
+func TestUnpackExtendedAttributes(t *testing.T) {
+	requireRoot(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "ping", Typeflag: tar.TypeReg, Mode: 0o755, PAXRecords: map[string]string{
+			"SCHILY.xattr.user.podrun": "kept",
+		}},
+		{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o755, PAXRecords: map[string]string{
+			"SCHILY.xattr.trusted.overlay.opaque": "y",
+		}},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.Close()
+	root := t.TempDir()
+	if err := Unpack(context.Background(), root, &buf, UnpackOptions{Overlay: true}); err != nil {
+		t.Fatalf("Unpack: %v", err)
+	}
+	val := make([]byte, 16)
+	n, err := unix.Lgetxattr(filepath.Join(root, "ping"), "user.podrun", val)
+	if err != nil || string(val[:n]) != "kept" {
+		t.Errorf("user.podrun on ping = %q, %v; want kept", val[:max(n, 0)], err)
+	}
+	if _, err := unix.Lgetxattr(filepath.Join(root, "d"), "trusted.overlay.opaque", val); err == nil {
+		t.Errorf("a layer set trusted.overlay.opaque through a tar attribute; want it ignored")
+	}
+}
