@@ -1,6 +1,7 @@
 package printers
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +121,24 @@ func TestPodColumns(t *testing.T) {
 				t.Errorf("PodColumns (READY, STATUS, RESTARTS) mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestNoResourcesFound(t *testing.T) {
+	for _, tc := range []struct {
+		ns   string
+		all  bool
+		want string
+	}{
+		{"default", false, "No resources found in default namespace.\n"},
+		{"default", true, "No resources found\n"},
+	} {
+		var b strings.Builder
+		if err := NoResourcesFound(&b, tc.ns, tc.all); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tc.want {
+			t.Errorf("NoResourcesFound(%q, %v) = %q, want %q", tc.ns, tc.all, b.String(), tc.want)
+		}
 	}
 }

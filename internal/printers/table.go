@@ -74,3 +74,16 @@ type flushWriter interface {
 
 // age is the AGE cell of an object created at created.
 func age(created metav1.Time, now time.Time) string { return sinceMeta(created, now) }
+
+// NoResourcesFound writes kubectl's message for an empty `get` (kubectl
+// writes it to stderr): "No resources found in <ns> namespace." or, with
+// -A, "No resources found".
+func NoResourcesFound(w io.Writer, namespace string, allNamespaces bool) error {
+	var err error
+	if allNamespaces {
+		_, err = fmt.Fprintln(w, "No resources found")
+	} else {
+		_, err = fmt.Fprintf(w, "No resources found in %s namespace.\n", namespace)
+	}
+	return err
+}

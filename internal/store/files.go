@@ -181,7 +181,7 @@ func (f *files) removeLogDir(dir string) error {
 // written and fsynced, renamed over name, and dir is fsynced so that the
 // rename survives a crash.
 func writeAtomic(dir, name string, data []byte) (err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := ensureDir(dir); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(dir, tmpPrefix+name+"-*")
@@ -207,6 +207,27 @@ func writeAtomic(dir, name string, data []byte) (err error) {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// ensureDir creates dir and its missing parents, fsyncing each parent
+// that gained an entry so that a crash cannot lose the new directory.
+func ensureDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := ensureDir(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	return syncDir(parent)
 }
 
 func syncDir(dir string) error {

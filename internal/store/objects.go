@@ -9,6 +9,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
 )
 
@@ -56,11 +57,13 @@ func (s *Store) DeletePod(ctx context.Context, ns, name string) error {
 	if err := checkObject(Pods, ns, name); err != nil {
 		return err
 	}
-	return s.withLock(ctx, func() error {
+	var uid string
+	err := s.withLock(ctx, func() error {
 		pod, err := getJSON[corev1.Pod](s, ctx, Pods, ns, name)
 		if err != nil {
 			return fmt.Errorf("delete pod: %w", err)
 		}
+		uid = string(pod.UID)
 		if err := s.removeEventsOf(ns, "Pod", name); err != nil {
 			return fmt.Errorf("delete pod %s/%s: %w", ns, name, err)
 		}
@@ -70,15 +73,22 @@ func (s *Store) DeletePod(ctx context.Context, ns, name string) error {
 		if err := s.b.removeSupervisor(ns, name); err != nil {
 			return fmt.Errorf("delete pod %s/%s: supervisor lock: %w", ns, name, err)
 		}
-		if err := s.b.removeLogDir(s.LogDir(ns, name, pod.UID)); err != nil {
-			return fmt.Errorf("delete pod %s/%s: logs: %w", ns, name, err)
-		}
 		// The pod goes last: while it exists, a retry can finish the job.
 		if err := s.b.remove(Pods, ns, name); err != nil {
 			return fmt.Errorf("delete pod %s/%s: %w", ns, name, err)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// Logs can be large: remove them without holding up other writers.
+	// The directory is named by UID, so a new pod of the same name never
+	// shares it.
+	if err := s.b.removeLogDir(s.LogDir(ns, name, types.UID(uid))); err != nil {
+		return fmt.Errorf("delete pod %s/%s: logs: %w", ns, name, err)
+	}
+	return nil
 }
 
 // CreateJob stores a new Job, giving it a UID if it has none and a new
