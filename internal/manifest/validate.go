@@ -78,7 +78,7 @@ func (s *Set) Validate(opts Options) error {
 		}
 		key := fmt.Sprintf("%s/%s/%s", KindOf(o.Object), namespaceOf(o.Object), nameOf(o.Object))
 		if nameOf(o.Object) != "" && seen[key] {
-			out = append(out, &ObjectError{Object: o, Err: fmt.Errorf("%s %q already exists", resourceOf(o.Object), nameOf(o.Object))})
+			out = append(out, &ObjectError{Object: o, Err: fmt.Errorf("%s %q already exists", pluralOf(o.Object), nameOf(o.Object))})
 			continue
 		}
 		seen[key] = true
@@ -133,6 +133,14 @@ func resourceOf(obj runtime.Object) string {
 		return "job.batch"
 	}
 	return strings.ToLower(KindOf(obj))
+}
+
+// pluralOf is the resource as the API server's AlreadyExists names it.
+func pluralOf(obj runtime.Object) string {
+	if _, ok := obj.(*batchv1.Job); ok {
+		return "jobs.batch"
+	}
+	return strings.ToLower(KindOf(obj)) + "s"
 }
 
 func nameOf(obj runtime.Object) string {
