@@ -82,11 +82,17 @@ func TestValidatePod(t *testing.T) {
 			p.Spec.InitContainers[1].LivenessProbe = &corev1.Probe{ProbeHandler: exec, SuccessThreshold: 2}
 		}, want: []string{"spec.initContainers[1].livenessProbe.successThreshold: Invalid value: 2: must be 1"}},
 		{name: "init restartPolicy Never accepted with ContainerRestartRules (1.37 default)",
-			mutate: func(p *corev1.Pod) { p.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyNever) }},
+			mutate: func(p *corev1.Pod) {
+				p.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyNever)
+			}},
 		{name: "init restartPolicy Never without ContainerRestartRules", gates: &gateOff,
-			mutate: func(p *corev1.Pod) { p.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyNever) },
-			want:   []string{`spec.initContainers[0].restartPolicy: Unsupported value: "Never": supported values: "Always"`}},
-		{name: "init restartPolicy unknown value", mutate: func(p *corev1.Pod) { p.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicy("Maybe")) },
+			mutate: func(p *corev1.Pod) {
+				p.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyNever)
+			},
+			want: []string{`spec.initContainers[0].restartPolicy: Unsupported value: "Never": supported values: "Always"`}},
+		{name: "init restartPolicy unknown value", mutate: func(p *corev1.Pod) {
+			p.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicy("Maybe"))
+		},
 			want: []string{`spec.initContainers[0].restartPolicy: Unsupported value: "Maybe": supported values: "Always", "OnFailure", "Never"`}},
 		{name: "regular restartPolicy accepted with ContainerRestartRules",
 			mutate: func(p *corev1.Pod) { p.Spec.Containers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways) }},
