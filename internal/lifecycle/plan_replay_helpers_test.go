@@ -30,6 +30,10 @@ type behaviour struct {
 	ignoresTerm bool
 	// preStop is how long the preStop hook runs.
 	preStop time.Duration
+	// postStart is how long the postStart hook runs (if the container
+	// has one); postStartFails makes it fail.
+	postStart      time.Duration
+	postStartFails bool
 	// startupAfter: the startup probe reports Success (or Failure when
 	// startupFails) this long after the start.
 	startupAfter time.Duration
@@ -122,6 +126,16 @@ func (r *replay) apply(a lifecycle.Action) {
 			CreatedAt: r.now, StartedAt: r.now, Liveness: lifecycle.ProbeSuccess,
 		})
 		r.record("start", a.Container, 0)
+		if c := specContainer(r.pod, a.Container); c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
+			// The executor runs postStart to its end before the next
+			// action (R1.1): time passes inside this action.
+			cur := co.Current()
+			cur.PostStart = lifecycle.HookProgress{State: lifecycle.HookRunning, StartedAt: r.now}
+			b := r.behaviourOf(a.Container)
+			r.now = r.now.Add(b.postStart)
+			cur.PostStart.State, cur.PostStart.DoneAt = hookOutcome(b), r.now
+			r.fire()
+		}
 	case lifecycle.BeginTermination:
 		r.obs.Termination = &lifecycle.Termination{Reason: lifecycle.TerminationReason(a.Reason), StartedAt: r.now, Grace: a.Grace}
 	case lifecycle.KillContainer:
@@ -328,4 +342,22 @@ func (r *replay) seq(whats ...string) []string {
 // secondsBetween returns b − a in seconds.
 func secondsBetween(a, b time.Time) float64 {
 	return b.Sub(a).Seconds()
+}
+
+// hookOutcome is the end state of b's postStart hook.
+func hookOutcome(b behaviour) lifecycle.HookState {
+	if b.postStartFails {
+		return lifecycle.HookFailed
+	}
+	return lifecycle.HookSucceeded
+}
+
+// specContainer returns the spec of name.
+func specContainer(pod *corev1.Pod, name string) *corev1.Container {
+	for _, c := range allSpecContainers(pod) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
 }

@@ -184,3 +184,182 @@ func TestReplay038GraceAccounting(t *testing.T) {
 		t.Errorf("pod not done")
 	}
 }
+
+// TestReplay008PostStartBlocksNextContainer replays conformance 008
+// (R1.1, H1): the second container starts only after the first one's
+// 5 s postStart returned.
+func TestReplay008PostStartBlocksNextContainer(t *testing.T) {
+	pod := planPod(corev1.RestartPolicyAlways, nil, planContainer("a", withPostStart), planContainer("b"))
+	r := newReplay(t, pod, func(string, int) behaviour { return behaviour{postStart: s(5)} })
+	r.run(at(30))
+	if got := secondsBetween(r.when("start", "a", 1), r.when("start", "b", 1)); got != 5 {
+		t.Errorf("R1.1 a.start → b.start = %vs, want 5s; timeline:\n%s", got, r.timeline())
+	}
+}
+
+// TestReplay013SidecarPostStartGating replays conformance 013 (S2, H1):
+// the sidecar's postStart is part of its start; main waits for it.
+func TestReplay013SidecarPostStartGating(t *testing.T) {
+	pod := planPod(corev1.RestartPolicyNever,
+		[]corev1.Container{planContainer("sidecar", asSidecar, withPostStart)},
+		planContainer("main"))
+	r := newReplay(t, pod, func(name string, _ int) behaviour {
+		if name == "main" {
+			return behaviour{runFor: s(1)}
+		}
+		return behaviour{postStart: s(3)}
+	})
+	r.run(at(60))
+	if got := secondsBetween(r.when("start", "sidecar", 1), r.when("start", "main", 1)); got != 3 {
+		t.Errorf("S2 sidecar.start → main.start = %vs, want 3s; timeline:\n%s", got, r.timeline())
+	}
+	if !r.done {
+		t.Errorf("pod not done; timeline:\n%s", r.timeline())
+	}
+}
+
+// TestReplay024SidecarStartupProbeFails replays conformance 024 (S5, H3,
+// §17): the sidecar fails its startup probe after 6 s every time; each
+// kill runs its preStop; two immediate restarts, then back-off; main never
+// starts.
+func TestReplay024SidecarStartupProbeFails(t *testing.T) {
+	pod := planPod(corev1.RestartPolicyNever,
+		[]corev1.Container{planContainer("sidecar-1", asSidecar, withStartupProbe, withPreStop)},
+		planContainer("main"))
+	r := newReplay(t, pod, func(string, int) behaviour {
+		return behaviour{startupAfter: s(6), startupFails: true, preStop: s(1)}
+	})
+	r.run(at(120))
+	if n := r.count("start", "main"); n != 0 {
+		t.Errorf("S5 main started %d times, want never; timeline:\n%s", n, r.timeline())
+	}
+	if n := r.count("prestop", "sidecar-1"); n < 3 {
+		t.Errorf("H3 preStop ran %d times, want one per kill (≥3)", n)
+	}
+	// Each kill: preStop 1 s, then SIGTERM and the trap exits 0.
+	for i, want := range []float64{0, 0, 10, 20} {
+		gap := secondsBetween(r.when("exit", "sidecar-1", i+1), r.when("start", "sidecar-1", i+2))
+		if gap != want {
+			t.Errorf("§17 exit#%d → start#%d = %vs, want %vs; timeline:\n%s", i+1, i+2, gap, want, r.timeline())
+		}
+	}
+	if r.done {
+		t.Errorf("pod done, want it pending forever")
+	}
+}
+
+// TestReplay026SidecarLivenessFails replays conformance 026 (P2, P3): main
+// starts as soon as the sidecar runs; the sidecar's liveness failure kills
+// it (preStop first) and it is restarted while main keeps running.
+func TestReplay026SidecarLivenessFails(t *testing.T) {
+	pod := planPod(corev1.RestartPolicyAlways,
+		[]corev1.Container{planContainer("sidecar-1", asSidecar, withLivenessProbe, withPreStop)},
+		planContainer("main"))
+	r := newReplay(t, pod, func(name string, _ int) behaviour {
+		if name == "main" {
+			return behaviour{}
+		}
+		return behaviour{livenessFailsAfter: s(10), preStop: s(1)}
+	})
+	r.run(at(60))
+	if !r.when("start", "main", 1).Before(r.when("exit", "sidecar-1", 1)) {
+		t.Errorf("P2 main should start before the sidecar's first exit; timeline:\n%s", r.timeline())
+	}
+	if !r.when("prestop", "sidecar-1", 1).Before(r.when("exit", "sidecar-1", 1)) {
+		t.Errorf("P3 preStop should run before the exit; timeline:\n%s", r.timeline())
+	}
+	if n := r.count("start", "sidecar-1"); n < 3 {
+		t.Errorf("P3 sidecar started %d times in 60 s, want ≥3; timeline:\n%s", n, r.timeline())
+	}
+	if n := r.count("exit", "main"); n != 0 {
+		t.Errorf("RS4 main exited %d times, want 0", n)
+	}
+}
+
+// TestReplay042DeleteDuringInit replays conformance 042 (T7, T8): deleted
+// 2 s into a SIGTERM-ignoring init container with grace 3: SIGKILL at 3 s,
+// no sidecar ever started, pod done.
+func TestReplay042DeleteDuringInit(t *testing.T) {
+	pod := planPod(corev1.RestartPolicyNever,
+		[]corev1.Container{
+			planContainer("start-init"),
+			planContainer("sidecar-1", asSidecar, withPreStop),
+			planContainer("sidecar-2", asSidecar),
+		},
+		planContainer("main"))
+	r := newReplay(t, pod, func(name string, _ int) behaviour {
+		if name == "start-init" {
+			return behaviour{ignoresTerm: true}
+		}
+		return behaviour{onTerm: s(5)}
+	})
+	r.run(at(2))
+	markDeleted(pod, nil, r.now, 3)
+	r.run(at(60))
+	if got := secondsBetween(at(2), r.when("exit", "start-init", 1)); got != 3 {
+		t.Errorf("T8 start-init exited %vs after deletion, want 3s; timeline:\n%s", got, r.timeline())
+	}
+	if c := r.exitCode("start-init"); c != 137 {
+		t.Errorf("start-init exit %d, want 137", c)
+	}
+	for _, n := range []string{"sidecar-1", "sidecar-2", "main"} {
+		if r.count("start", n) != 0 {
+			t.Errorf("T7 %s started; timeline:\n%s", n, r.timeline())
+		}
+	}
+	if !r.done {
+		t.Errorf("pod not done")
+	}
+}
+
+// TestReplay043UnstartedSidecar replays conformance 043 (T5, T7): a
+// sidecar that never passes its startup probe is deleted with grace 180
+// and is gone 1 s later, not after the grace.
+func TestReplay043UnstartedSidecar(t *testing.T) {
+	pod := planPod(corev1.RestartPolicyNever,
+		[]corev1.Container{
+			planContainer("init-1"),
+			planContainer("sidecar-2", asSidecar, withStartupProbe),
+			planContainer("sidecar-3", asSidecar),
+		},
+		planContainer("main"))
+	pod.Spec.TerminationGracePeriodSeconds = ptr.To[int64](180)
+	r := newReplay(t, pod, func(name string, _ int) behaviour {
+		if name == "init-1" {
+			return behaviour{runFor: s(1)}
+		}
+		return behaviour{onTerm: s(1)}
+	})
+	r.run(at(4))
+	markDeleted(pod, nil, r.now, 180)
+	r.run(at(600))
+	if got := secondsBetween(at(4), r.when("exit", "sidecar-2", 1)); got != 1 {
+		t.Errorf("T7 sidecar-2 exited %vs after deletion, want 1s; timeline:\n%s", got, r.timeline())
+	}
+	if r.count("start", "sidecar-3")+r.count("start", "main") != 0 {
+		t.Errorf("sidecar-3 or main started; timeline:\n%s", r.timeline())
+	}
+	if !r.done {
+		t.Errorf("pod not done")
+	}
+}
+
+// TestReplay052PostStartFailure replays conformance 052 (H2): a failing
+// postStart kills the container (its preStop runs) and, under Always, it
+// is restarted through the back-off.
+func TestReplay052PostStartFailure(t *testing.T) {
+	pod := planPod(corev1.RestartPolicyAlways, nil, planContainer("main", withPostStart, withPreStop))
+	r := newReplay(t, pod, func(string, int) behaviour {
+		return behaviour{postStart: s(1), postStartFails: true, preStop: s(1)}
+	})
+	r.run(at(60))
+	if n := r.count("prestop", "main"); n < 3 {
+		t.Errorf("H2 preStop ran %d times, want one per kill; timeline:\n%s", n, r.timeline())
+	}
+	for i, want := range []float64{0, 10, 20} {
+		gap := secondsBetween(r.when("exit", "main", i+1), r.when("start", "main", i+2))
+		if gap != want {
+			t.Errorf("H2 R1.4 exit#%d → start#%d = %vs, want %vs; timeline:\n%s", i+1, i+2, gap, want, r.timeline())
+		}
+	}
+}
