@@ -91,6 +91,8 @@
 //	                  /etc/resolv.conf, /etc/hosts (unless a volume is mounted there),
 //	                  terminationMessagePath, then volume mounts parents first;
 //	                  a volume mount replaces a default at the same destination
+//	rootfsPropagation rshared / rslave when a mount asks for it (Bidirectional /
+//	                  HostToContainer), else unset
 //	maskedPaths       MaskedPaths (containerd's)
 //	readonlyPaths     ReadonlyPaths (containerd's)
 //	cpu.shares        requests.cpu millis*1024/1000, min 2, max 262144

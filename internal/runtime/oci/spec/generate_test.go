@@ -107,6 +107,7 @@ func TestGenerateGolden(t *testing.T) {
 			in.Mounts = []specs.Mount{
 				{Destination: "/data/cache", Type: "bind", Source: "/pods/x/volumes/cache/sub", Options: []string{"rbind", "rprivate", "ro"}},
 				{Destination: "/data", Type: "bind", Source: "/pods/x/volumes/data", Options: []string{"rbind", "rprivate", "rw"}},
+				{Destination: "/var/log/host", Type: "bind", Source: "/var/log", Options: []string{"rbind", "rslave", "ro"}},
 			}
 		}},
 		{"privileged-hostnetwork-sidecar", func(in *Input) {

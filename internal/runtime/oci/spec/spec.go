@@ -200,6 +200,7 @@ func Generate(in Input) (*specs.Spec, error) {
 	if !pod.Spec.HostNetwork {
 		s.Hostname = hostname
 	}
+	s.Linux.RootfsPropagation = rootfsPropagation(s.Mounts)
 	if privileged {
 		s.Linux.Devices = in.HostDevices
 	} else {
@@ -231,6 +232,24 @@ func namespaces(pod *corev1.Pod, ns Namespaces) []specs.LinuxNamespace {
 		out = append(out, specs.LinuxNamespace{Type: specs.CgroupNamespace})
 	}
 	return out
+}
+
+// rootfsPropagation is containerd's: a mount that receives propagation
+// (HostToContainer is rslave, Bidirectional rshared) needs a root that
+// allows it.
+func rootfsPropagation(ms []specs.Mount) string {
+	prop := ""
+	for _, m := range ms {
+		for _, o := range m.Options {
+			switch {
+			case o == "rshared":
+				return "rshared"
+			case o == "rslave":
+				prop = "rslave"
+			}
+		}
+	}
+	return prop
 }
 
 func annotations(in *Input) map[string]string {
