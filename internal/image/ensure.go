@@ -3,8 +3,10 @@ package image
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -35,26 +37,40 @@ func (s *Store) EnsureImage(ctx context.Context, ref string, policy corev1.PullP
 		if !present {
 			return "", false, newKindError(ErrImageNeverPull, nil, "Container image %q is not present with pull policy of Never", image)
 		}
-		return s.resolved(image, desc.Digest.String()), false, nil
+		return s.resolved(image, desc), false, nil
 	case corev1.PullIfNotPresent:
 		if present {
-			return s.resolved(image, desc.Digest.String()), false, nil
+			return s.resolved(image, desc), false, nil
 		}
 	}
-	img, err := s.Pull(ctx, image, secrets...)
+	if _, err := s.Pull(ctx, image, secrets...); err != nil {
+		return "", false, err
+	}
+	desc, err = s.find(image)
 	if err != nil {
 		return "", false, err
 	}
-	return s.resolved(image, img.Digest.String()), true, nil
+	return s.resolved(image, desc), true, nil
 }
 
-// resolved returns repository@digest for the image named ref.
-func (s *Store) resolved(ref, digest string) string {
+// resolved returns repository@digest for the stored image ref with
+// manifest descriptor desc: the digest it was pulled by (an index's, for a
+// multi-platform image) when the store knows it, else its manifest's.
+func (s *Store) resolved(ref string, desc v1.Descriptor) string {
 	r, err := parse(ref, nil)
 	if err != nil {
-		return digest
+		return desc.Digest.String()
 	}
-	return digestRef(r, digest)
+	repo := repository(r)
+	if idx, err := s.readIndex(); err == nil {
+		for _, d := range idx.Manifests {
+			n := d.Annotations[annotationImageName]
+			if d.Digest == desc.Digest && strings.HasPrefix(n, repo+"@") {
+				return n
+			}
+		}
+	}
+	return digestRef(r, desc.Digest.String())
 }
 
 // DefaultPullPolicy returns the imagePullPolicy the API server gives a

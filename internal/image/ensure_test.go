@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -121,3 +124,22 @@ func TestNormalize(t *testing.T) {
 }
 
 func hex64(c string) string { return strings.Repeat(c, 64) }
+
+func TestEnsureImageResolvesIndexDigest(t *testing.T) {
+	requireRoot(t)
+	ctx := context.Background()
+	reg := newTestRegistry(t, "", "")
+	amd := fixedImage(t, "amd64")
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})
+	ref := reg.pushIndex(t, "multi:v1", idx)
+	idxDigest, _ := idx.Digest()
+	want := reg.host + "/multi@" + idxDigest.String()
+	s := openStore(t, t.TempDir(), WithPlatform(v1.Platform{OS: "linux", Architecture: "amd64"}))
+	for _, policy := range []corev1.PullPolicy{corev1.PullIfNotPresent, corev1.PullNever, corev1.PullAlways} {
+		resolved, _, err := s.EnsureImage(ctx, ref, policy, nil)
+		if err != nil || resolved != want {
+			t.Errorf("EnsureImage(%s) = %q, %v; want %q (the index digest, as containerd reports imageID)", policy, resolved, err, want)
+		}
+	}
+}
