@@ -99,6 +99,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 // appends nothing at init time: the list is written out here.
 var verbs = []func(*globalOptions, Streams) *cobra.Command{
 	newImageCommand,
+	newValidateCommand,
 }
 
 type usageError struct{ error }
