@@ -12,7 +12,10 @@
 //	volume                    on the host (podDir/volumes/<name>)          mounted
 //	------------------------  -------------------------------------------  -----------
 //	emptyDir                  a 0777 directory, kept across Setup calls    rw
-//	emptyDir medium: Memory   a tmpfs on it, size=sizeLimit when set        rw
+//	emptyDir medium: Memory   a tmpfs on it, sized as the kubelet: node     rw
+//	                          allocatable memory (Sources.Info), lowered to
+//	                          the pod's memory limit (when every container
+//	                          has one), lowered to sizeLimit
 //	hostPath                  the host path itself, after the type check:  rw
 //	                          "" nothing; DirectoryOrCreate mkdir -p 0755;
 //	                          FileOrCreate empty 0644 file; Directory, File,

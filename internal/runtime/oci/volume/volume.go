@@ -115,7 +115,7 @@ func (s *Set) setupOne(v corev1.Volume, src Sources) (vol, error) {
 	pod := s.pod
 	switch {
 	case v.EmptyDir != nil:
-		if err := setupEmptyDir(dir, v.EmptyDir); err != nil {
+		if err := setupEmptyDir(dir, v.EmptyDir, pod, src.Info.NodeAllocatable); err != nil {
 			return vol{}, err
 		}
 		return vol{path: dir}, setOwnership(dir, s.fsGroup(), false)
