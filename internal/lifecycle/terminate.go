@@ -98,6 +98,9 @@ func terminationOrder(pod *corev1.Pod) []*corev1.Container {
 func (p *planner) terminate() {
 	order := terminationOrder(p.pod)
 	rule := terminationRules[p.term.Reason]
+	if p.obs.Settings.SidecarsRestartableDuringPodTermination {
+		p.restartSidecarsWhileTerminating()
+	}
 	for _, c := range order {
 		if !p.running(c.Name) || p.killOf(c.Name) != nil {
 			continue
@@ -276,4 +279,29 @@ func (p *planner) terminatedInOrder(name string) bool {
 		return false
 	}
 	return p.turnCame(name) || !p.now.Before(k.StartedAt.Add(k.Grace))
+}
+
+// restartSidecarsWhileTerminating restarts, with KEP-4438's gate on, a
+// sidecar that exited by itself during the termination before its turn
+// came, while a regular container still runs (RS2's exception); the new
+// instance joins the termination with what is left of the budget.
+func (p *planner) restartSidecarsWhileTerminating() {
+	regularRunning := false
+	for i := range p.pod.Spec.Containers {
+		if p.running(p.pod.Spec.Containers[i].Name) {
+			regularRunning = true
+		}
+	}
+	if !regularRunning {
+		return
+	}
+	for i := range p.pod.Spec.InitContainers {
+		c := &p.pod.Spec.InitContainers[i]
+		a := p.current(c.Name)
+		if !IsSidecar(c) || a == nil || a.State != AttemptExited || a.Kill == nil ||
+			a.Kill.Reason != KillPodTermination || !a.Kill.SignaledAt.IsZero() {
+			continue
+		}
+		p.start(startRequest{c: c, rule: "RS2"})
+	}
 }

@@ -341,3 +341,57 @@ func TestPlanTermination(t *testing.T) {
 		},
 	})
 }
+
+func TestPlanTerminationChecklist(t *testing.T) {
+	runPlanCases(t, termPod, []planCase{
+		{
+			name: "§14.8 §4.2 a liveness failure during termination kills nothing more and restarts nothing",
+			mutate: func(pod *corev1.Pod, o *lifecycle.Observed) {
+				withLivenessProbe(&pod.Spec.InitContainers[1])
+				termRunning(o)
+				terminating(pod, o)
+				signalled(o, "main", at(10), 30*time.Second)
+				o.Containers["sidecar-2"].Current().Liveness = lifecycle.ProbeFailure
+			},
+			now:    at(12),
+			wakeAt: at(40),
+		},
+		{
+			name: "§14.14 §6.4 a sidecar failing under Never neither terminates nor fails the pod: restarted",
+			mutate: func(pod *corev1.Pod, o *lifecycle.Observed) {
+				pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+				termRunning(o)
+				exited(o, "sidecar-2", 1, at(5))
+			},
+			now:  at(5),
+			want: []lifecycle.Action{startA("sidecar-2", "RS1")},
+		},
+		{
+			name: "RS2 KEP-4438 gate on: a sidecar that exited before its turn is restarted while main runs",
+			mutate: func(pod *corev1.Pod, o *lifecycle.Observed) {
+				o.Settings.SidecarsRestartableDuringPodTermination = true
+				termRunning(o)
+				terminating(pod, o)
+				signalled(o, "main", at(10), 30*time.Second)
+				exited(o, "sidecar-2", 1, at(12))
+			},
+			now:    at(12),
+			want:   []lifecycle.Action{startA("sidecar-2", "RS2")},
+			wakeAt: at(40),
+		},
+		{
+			name: "RS2 KEP-4438 gate on: the restarted sidecar joins the termination with the budget left",
+			mutate: func(pod *corev1.Pod, o *lifecycle.Observed) {
+				o.Settings.SidecarsRestartableDuringPodTermination = true
+				termRunning(o)
+				terminating(pod, o)
+				signalled(o, "main", at(10), 30*time.Second)
+				exited(o, "sidecar-2", 1, at(12))
+				started(o, "sidecar-2", at(12))
+			},
+			now:    at(12.5),
+			want:   []lifecycle.Action{killA("sidecar-2", lifecycle.KillPodTermination, 28*time.Second, "T3")},
+			wakeAt: at(40),
+		},
+	})
+}
