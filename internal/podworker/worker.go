@@ -135,6 +135,9 @@ func New(cfg Config) *Worker {
 		w.statusFn = lifecycle.Status
 	}
 	w.rec = newRecorder(pod, node)
+	w.record = Record{Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID), Node: node,
+		Containers: buildContainers(pod, &w.obs)}
+	w.pubRecord = cloneRecord(w.record)
 	w.bg, w.bgCancel = context.WithCancel(context.Background())
 	return w
 }

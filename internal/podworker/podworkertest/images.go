@@ -16,31 +16,32 @@ var (
 	_ podworker.ImageSizer = (*Images)(nil)
 )
 
-// Images is a scripted podworker.Images. Present images need no pull;
-// Missing ones fail to pull with ErrImagePull; any other image is pulled
-// (instantly) and present afterwards.
+// Images is a scripted podworker.Images over a pretend registry. Present
+// images need no pull (unless the policy is Always); images in the
+// registry pull instantly and are present afterwards; any other image
+// fails to pull with ErrImagePull, as a tag that does not exist.
 type Images struct {
-	mu      sync.Mutex
-	present map[string]bool
-	missing map[string]bool
-	pulls   []string
+	mu       sync.Mutex
+	present  map[string]bool
+	registry map[string]bool
+	pulls    []string
 }
 
-// NewImages returns Images where the given references are present.
+// NewImages returns Images where the given references are present and in
+// the registry.
 func NewImages(present ...string) *Images {
-	im := &Images{present: map[string]bool{}, missing: map[string]bool{}}
+	im := &Images{present: map[string]bool{}, registry: map[string]bool{}}
 	for _, p := range present {
-		im.present[p] = true
+		im.present[p], im.registry[p] = true, true
 	}
 	return im
 }
 
-// SetMissing makes pulls of ref fail, as a tag that does not exist.
-func (im *Images) SetMissing(ref string) {
+// AddRemote puts ref in the registry without making it present.
+func (im *Images) AddRemote(ref string) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	im.missing[ref] = true
-	delete(im.present, ref)
+	im.registry[ref] = true
 }
 
 // Pulls returns the references pulled so far.
@@ -62,7 +63,7 @@ func (im *Images) EnsureImage(ctx context.Context, ref string, policy corev1.Pul
 			Message: fmt.Sprintf("Container image %q is not present with pull policy of Never", ref)}
 	}
 	im.pulls = append(im.pulls, ref)
-	if im.missing[ref] {
+	if !im.registry[ref] {
 		return "", false, &runtime.StartError{Reason: runtime.ReasonErrImagePull,
 			Message: fmt.Sprintf("failed to pull and unpack image %q: %s: not found", ref, ref)}
 	}

@@ -29,6 +29,7 @@ type Runtime struct {
 
 	mu         sync.Mutex
 	sandboxes  map[string]*sandbox
+	removed    map[string]*sandbox // kept for ReadVolumeFile
 	containers map[string]*container
 	order      []string // container IDs, oldest first
 	nextID     int
@@ -75,6 +76,7 @@ func New(clk clock.WithTicker, script Script) *Runtime {
 		clock:      clk,
 		script:     script,
 		sandboxes:  map[string]*sandbox{},
+		removed:    map[string]*sandbox{},
 		containers: map[string]*container{},
 		inject:     map[string][]error{},
 		execs:      map[*process]bool{},
@@ -166,6 +168,9 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, sandboxID string) error 
 			}
 			delete(r.containers, id)
 		}
+	}
+	if s, ok := r.sandboxes[sandboxID]; ok {
+		r.removed[sandboxID] = s
 	}
 	delete(r.sandboxes, sandboxID)
 	r.notify()
@@ -495,11 +500,15 @@ func (r *Runtime) NextChange() time.Time {
 
 // ReadVolumeFile returns the lines of a file in one of a sandbox's volumes
 // (for example the conformance marker file /shared/marks of volume
-// "shared" is ReadVolumeFile(id, "shared", "marks")).
+// "shared" is ReadVolumeFile(id, "shared", "marks")), also after the
+// sandbox was removed, so a test can read it once the pod is gone.
 func (r *Runtime) ReadVolumeFile(sandboxID, volume, path string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s, ok := r.sandboxes[sandboxID]
+	if !ok {
+		s, ok = r.removed[sandboxID]
+	}
 	if !ok {
 		return nil
 	}
@@ -507,13 +516,19 @@ func (r *Runtime) ReadVolumeFile(sandboxID, volume, path string) []string {
 	return slices.Clone(s.volumes[volume][strings.TrimPrefix(path, "/")])
 }
 
-// SandboxIDs returns the IDs of the sandboxes that exist, sorted.
-func (r *Runtime) SandboxIDs() []string {
+// SandboxIDs returns the IDs of the sandboxes that exist, sorted; with
+// removed true, also those removed since.
+func (r *Runtime) SandboxIDs(removed bool) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var ids []string
 	for id := range r.sandboxes {
 		ids = append(ids, id)
+	}
+	if removed {
+		for id := range r.removed {
+			ids = append(ids, id)
+		}
 	}
 	sort.Strings(ids)
 	return ids

@@ -1,0 +1,249 @@
+package podworker_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+
+	"github.com/podrun/podrun/internal/conformance"
+	"github.com/podrun/podrun/internal/lifecycle"
+	"github.com/podrun/podrun/internal/manifest"
+	"github.com/podrun/podrun/internal/podworker"
+	"github.com/podrun/podrun/internal/podworker/podworkertest"
+	"github.com/podrun/podrun/internal/runtime/fake"
+)
+
+// catalog is the hermetic copy of shared/conformance.
+var catalog = filepath.Join("..", "conformance", "testdata", "scenarios")
+
+// knownFailures are scenarios that run but fail for a reason outside this
+// package; each names the reason. Keep it empty when possible.
+var knownFailures = map[string]string{}
+
+// pendingReason says why a scenario cannot run on the fake runtime yet,
+// or "" if it can. Nothing is skipped without a reason.
+func pendingReason(sc *conformance.Scenario) string {
+	e := sc.Expect
+	switch {
+	case sc.Kind == "Job":
+		return "Jobs: the Job controller comes with the Jobs issue"
+	case sc.Kind != "Pod":
+		return fmt.Sprintf("kind %q is not a pod", sc.Kind)
+	case e.Static:
+		return "static: checked by analysis (resources), no run"
+	case e.Rejected != nil || len(e.Errors) > 0:
+		return "validation: checked by internal/manifest"
+	case e.Optional != "" && e.Optional != "configmaps":
+		return fmt.Sprintf("optional capability %q is not modelled by the fake runtime", e.Optional)
+	}
+	for _, c := range append(append([]corev1.Container{}, sc.Pod.Spec.InitContainers...), sc.Pod.Spec.Containers...) {
+		if c.StartupProbe != nil || c.LivenessProbe != nil || c.ReadinessProbe != nil {
+			return "probes: the prober comes with the probes issue"
+		}
+		if c.Lifecycle != nil {
+			for _, h := range []*corev1.LifecycleHandler{c.Lifecycle.PostStart, c.Lifecycle.PreStop} {
+				if h != nil && (h.HTTPGet != nil || h.TCPSocket != nil) {
+					return "httpGet hooks: the hooks issue"
+				}
+				if h != nil && h.Exec != nil {
+					if _, err := fake.ParseCommand(h.Exec.Command); err != nil {
+						return fmt.Sprintf("hook of %s: the fake cannot interpret it: %v", c.Name, err)
+					}
+				}
+			}
+		}
+		if _, err := fake.ParseCommand(append(append([]string{}, c.Command...), c.Args...)); err != nil && len(c.Command) > 0 {
+			return fmt.Sprintf("container %s: the fake cannot interpret its command: %v", c.Name, err)
+		}
+	}
+	return ""
+}
+
+// TestConformanceScenarios runs every catalog scenario the fake runtime
+// can express on the fake runtime in a synctest bubble (virtual time), and
+// checks its expect block against the run record.
+func TestConformanceScenarios(t *testing.T) {
+	scenarios, err := conformance.LoadDir(catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scenarios) == 0 {
+		t.Fatalf("no scenarios in %s", catalog)
+	}
+	var pending []string
+	for _, sc := range scenarios {
+		reason := pendingReason(sc)
+		if reason != "" {
+			pending = append(pending, fmt.Sprintf("| %s | %s |", sc.Name, reason))
+		}
+		t.Run(sc.Name, func(t *testing.T) {
+			if reason != "" {
+				t.Skipf("pending: %s", reason)
+			}
+			obs := runScenario(t, sc)
+			fails := conformance.Check(sc.Expect, obs)
+			if why, ok := knownFailures[sc.Name]; ok {
+				if len(fails) == 0 {
+					t.Errorf("listed as a known failure (%s) but passes: remove it from knownFailures", why)
+				}
+				t.Skipf("known failure: %s\n%s", why, conformance.String(fails))
+			}
+			for _, f := range fails {
+				t.Error(f)
+			}
+			if t.Failed() {
+				t.Log(describeRecord(obs.Record))
+			}
+		})
+	}
+	sort.Strings(pending)
+	t.Logf("pending scenarios (%d):\n| scenario | reason |\n|---|---|\n%s", len(pending), strings.Join(pending, "\n"))
+}
+
+// runScenario runs sc's pod until it is done, its stopWhen holds or its
+// timeout passes, performing its harness actions on time.
+func runScenario(t *testing.T, sc *conformance.Scenario) *conformance.Observation {
+	var obs *conformance.Observation
+	synctest.Test(t, func(t *testing.T) {
+		pod := sc.Pod.DeepCopy()
+		manifest.DefaultPod(pod)
+		pod.UID = types.UID("uid-" + pod.Name)
+		clk := clock.RealClock{} // virtual inside the bubble
+		rt := fake.New(clk, nil)
+		settings := lifecycle.DefaultSettings()
+		for gate, on := range sc.Expect.FeatureGates {
+			switch gate {
+			case "ContainerRestartRules":
+				settings.ContainerRestartRules = on
+			case "SidecarsRestartableDuringPodTermination":
+				settings.SidecarsRestartableDuringPodTermination = on
+			case "RestartAllContainersOnContainerExits":
+				settings.RestartAllContainersOnContainerExits = on
+			}
+		}
+		w := podworker.New(podworker.Config{
+			Pod: pod, Runtime: rt, Images: podworkertest.NewImages("busybox"),
+			Store: podworkertest.NewMemoryStore(), Clock: clk, Settings: settings,
+			NodeName: "localhost", LogDir: t.TempDir(),
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- w.Run(ctx) }()
+		defer func() {
+			cancel()
+			<-w.Done()
+		}()
+
+		var running <-chan error = errc // nil once Run returned
+		start := time.Now()
+		deadline := start.Add(sc.Expect.Timeout())
+		done := make([]bool, len(sc.Expect.Actions))
+		observe := func() *conformance.Observation {
+			rec := w.Record()
+			o := &conformance.Observation{Record: &rec}
+			for _, id := range rt.SandboxIDs(true) {
+				o.Marks = append(o.Marks, conformance.ParseMarks(rt.ReadVolumeFile(id, "shared", "marks"))...)
+			}
+			return o
+		}
+	loop:
+		for {
+			now := time.Now()
+			o := observe()
+			next := deadline
+			for i, a := range sc.Expect.Actions {
+				if done[i] {
+					continue
+				}
+				due, ok, err := a.DueAt(o)
+				if err != nil {
+					t.Fatalf("action %+v: %v", a, err)
+				}
+				if !ok {
+					continue
+				}
+				if !now.Before(due) {
+					done[i] = true
+					if a.Do == "delete" {
+						w.Delete(a.GracePeriodSeconds)
+					}
+					continue
+				}
+				if due.Before(next) {
+					next = due
+				}
+			}
+			if stop, err := sc.Expect.Stopped(o, now); err != nil {
+				t.Fatal(err)
+			} else if stop || !now.Before(deadline) {
+				break loop
+			}
+			// Re-check at least every 100 ms of virtual time so event-based
+			// actions and stop conditions are seen promptly.
+			if tick := now.Add(100 * time.Millisecond); tick.Before(next) {
+				next = tick
+			}
+			timer := time.NewTimer(next.Sub(now))
+			select {
+			case err := <-running:
+				timer.Stop()
+				running = nil
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+				if !anyPending(done, sc.Expect.Actions, observe()) {
+					break loop
+				}
+			case <-timer.C:
+			}
+		}
+		obs = observe()
+	})
+	return obs
+}
+
+// anyPending reports whether an action whose event happened is still due.
+func anyPending(done []bool, actions []conformance.Action, o *conformance.Observation) bool {
+	for i, a := range actions {
+		if _, ok, _ := a.DueAt(o); ok && !done[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// describeRecord prints the attempts and status history compactly for a
+// failing scenario.
+func describeRecord(r *podworker.Record) string {
+	var b strings.Builder
+	ts := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.Sub(*r.StartTime).String()
+	}
+	for _, c := range r.Containers {
+		for _, a := range c.Attempts {
+			code := "-"
+			if a.ExitCode != nil {
+				code = fmt.Sprint(*a.ExitCode)
+			}
+			fmt.Fprintf(&b, "%s#%d (%s): start %s started %s exit %s code %s %s %s\n", c.Name, a.Attempt+1, c.Kind,
+				ts(a.StartedAt), ts(a.StartedTrueAt), ts(a.FinishedAt), code, a.Reason, a.KilledFor)
+		}
+	}
+	for _, s := range r.StatusHistory {
+		at := s.At
+		fmt.Fprintf(&b, "%s %s %s %s %s\n", ts(&at), s.Phase, s.Columns.Status, s.Columns.Ready, s.Columns.Restarts)
+	}
+	return b.String()
+}
