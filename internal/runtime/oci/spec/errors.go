@@ -15,6 +15,7 @@ type ConfigError struct {
 	Message string
 }
 
+// Error returns the kubelet's message.
 func (e *ConfigError) Error() string { return e.Message }
 
 func configErrorf(format string, args ...any) error {

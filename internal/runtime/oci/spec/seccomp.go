@@ -120,7 +120,7 @@ func (p SeccompProfile) Render(caps []string, goarch string) *specs.LinuxSeccomp
 		sc := specs.LinuxSyscall{
 			Names:  append([]string(nil), r.Names...),
 			Action: r.Action,
-			Args:   r.Args,
+			Args:   append([]specs.LinuxSeccompArg(nil), r.Args...),
 		}
 		if r.Errno != 0 {
 			errno := r.Errno

@@ -22,6 +22,7 @@ const (
 	KindSidecar
 )
 
+// String returns "regular", "init" or "sidecar".
 func (k Kind) String() string {
 	switch k {
 	case KindInit:

@@ -31,10 +31,12 @@ type MountError struct {
 	Err error
 }
 
+// Error returns the kubelet's FailedMount event message.
 func (e *MountError) Error() string {
 	return fmt.Sprintf("MountVolume.SetUp failed for volume %q : %v", e.Volume, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *MountError) Unwrap() error { return e.Err }
 
 // Directories of a pod directory that this package owns.
