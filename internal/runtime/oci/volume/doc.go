@@ -80,6 +80,13 @@
 // podDir/volume-subpaths/<volume>/<container>/<index>. That bind, whose
 // inode is checked against the descriptor's, is what the container mounts.
 //
+// # Reading an image's files
+//
+// ReadFileInRoot and LoadUserDB read files of a container's rootfs the
+// way the container would see them (openat2 RESOLVE_IN_ROOT): an image
+// whose /etc/passwd is a symlink to a host path cannot make podrun read
+// the host's file. LoadUserDB feeds spec.Input.Users.
+//
 // # Teardown
 //
 // Teardown reads /proc/self/mountinfo, unmounts everything below
