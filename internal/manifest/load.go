@@ -91,18 +91,21 @@ type DecodeError struct {
 	Err error
 }
 
+// Error names the source and document; a whole-source failure (Document
+// 0) is reported as its cause, which names the path.
 func (e *DecodeError) Error() string {
+	if e.Document == 0 {
+		return e.Err.Error()
+	}
 	where := fmt.Sprintf("%q", e.Source)
 	if e.Source == Stdin {
 		where = "STDIN"
 	}
-	if e.Document > 0 {
-		where += fmt.Sprintf(" (document %d", e.Document)
-		if e.Item >= 0 {
-			where += fmt.Sprintf(", item %d", e.Item)
-		}
-		where += ")"
+	where += fmt.Sprintf(" (document %d", e.Document)
+	if e.Item >= 0 {
+		where += fmt.Sprintf(", item %d", e.Item)
 	}
+	where += ")"
 	return fmt.Sprintf("error decoding %s: %v", where, e.Err)
 }
 
@@ -179,11 +182,15 @@ func expand(p string) ([]string, error) {
 func readSource(f string, stdin io.Reader) ([]byte, error) {
 	if f == Stdin {
 		if stdin == nil {
-			return nil, errors.New("no standard input")
+			return nil, errors.New("no standard input to read")
 		}
-		return io.ReadAll(stdin)
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("read standard input: %w", err)
+		}
+		return data, nil
 	}
-	return os.ReadFile(f)
+	return os.ReadFile(f) // its errors name the path
 }
 
 // Decode decodes every document of data (multi-document YAML, or a
@@ -193,7 +200,7 @@ func readSource(f string, stdin io.Reader) ([]byte, error) {
 func Decode(source string, data []byte, opts Options) ([]Object, error) {
 	docs, err := splitDocuments(data)
 	if err != nil {
-		return nil, &DecodeError{Source: source, Item: -1, Err: err}
+		return nil, &DecodeError{Source: source, Document: 1, Item: -1, Err: err}
 	}
 	var objs []Object
 	var errs []error
