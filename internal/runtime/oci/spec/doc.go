@@ -93,8 +93,8 @@
 //	                  a volume mount replaces a default at the same destination
 //	rootfsPropagation rshared / rslave when a mount asks for it (Bidirectional /
 //	                  HostToContainer), else unset
-//	maskedPaths       MaskedPaths (containerd's)
-//	readonlyPaths     ReadonlyPaths (containerd's)
+//	maskedPaths       MaskedPaths (the kubelet's); none with procMount: Unmasked
+//	readonlyPaths     ReadonlyPaths (the kubelet's); none with procMount: Unmasked
 //	cpu.shares        requests.cpu millis*1024/1000, min 2, max 262144
 //	                  (limits.cpu when only a limit is set)
 //	cpu.quota/period  limits.cpu millis*100000/1000 (min 1000) / 100000

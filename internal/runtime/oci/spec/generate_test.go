@@ -127,6 +127,7 @@ func TestGenerateGolden(t *testing.T) {
 			in.Namespaces.Cgroup = true
 			in.ShmPath = "/var/lib/podrun/pods/0000-1111/shm"
 			in.SeccompUnconfinedByDefault = true
+			in.Container.SecurityContext = &corev1.SecurityContext{ProcMount: ptr.To(corev1.UnmaskedProcMount)}
 			in.Image.Config.User = "app"
 			in.Image.Config.Entrypoint = []string{"/bin/entry"}
 			in.Image.Config.WorkingDir = "/srv"

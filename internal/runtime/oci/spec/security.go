@@ -29,17 +29,17 @@ var AllCapabilities = []string{
 	"CAP_CHECKPOINT_RESTORE",
 }
 
-// MaskedPaths are the paths containerd hides from an unprivileged
-// container.
+// MaskedPaths are the paths the kubelet asks the runtime to hide from an
+// unprivileged container (pkg/securitycontext, kept in sync with moby).
 var MaskedPaths = []string{
-	"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+	"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
 	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
 	"/proc/sched_debug", "/proc/scsi", "/sys/firmware",
 	"/sys/devices/virtual/powercap",
 }
 
-// ReadonlyPaths are the paths containerd makes read-only in an
-// unprivileged container.
+// ReadonlyPaths are the paths the kubelet asks the runtime to make
+// read-only in an unprivileged container.
 var ReadonlyPaths = []string{
 	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 }

@@ -204,7 +204,7 @@ func Generate(in Input) (*specs.Spec, error) {
 	s.Linux.RootfsPropagation = rootfsPropagation(s.Mounts)
 	if privileged {
 		s.Linux.Devices = in.HostDevices
-	} else {
+	} else if sc.ProcMount == nil || *sc.ProcMount != corev1.UnmaskedProcMount {
 		s.Linux.MaskedPaths = append([]string(nil), MaskedPaths...)
 		s.Linux.ReadonlyPaths = append([]string(nil), ReadonlyPaths...)
 	}
