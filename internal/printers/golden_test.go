@@ -226,3 +226,30 @@ func TestJSONRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeTerminatingLasts checks "Terminating (lasts X)" for a
+// deletion in the past, measured at now rather than on the wall clock.
+func TestDescribeTerminatingLasts(t *testing.T) {
+	f := loadFixture(t)
+	var pod *corev1.Pod
+	for _, p := range f.pods {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			pod = p.DeepCopy()
+			break
+		}
+	}
+	if pod == nil {
+		t.Fatal("no running pod in the fixture")
+	}
+	grace := int64(30)
+	pod.DeletionTimestamp = &metav1.Time{Time: f.now.Add(-75 * time.Second)}
+	pod.DeletionGracePeriodSeconds = &grace
+	var b bytes.Buffer
+	if err := DescribePod(&b, pod, nil, f.now); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Status:                    Terminating (lasts 75s)\n"; !bytes.Contains(b.Bytes(), []byte(want)) {
+		t.Errorf("describe lacks %q:\n%s", want, b.String())
+	}
+	checkGolden(t, "describe-terminating-lasts", b.Bytes())
+}
