@@ -215,6 +215,14 @@ func TestGenerateErrors(t *testing.T) {
 			wantConfig: `container has runAsNonRoot and image has non-numeric user (app), cannot verify user is non-root (pod: "web_default(0000-1111)", container: main)`,
 		},
 		{
+			name: "runAsNonRoot with an image uid out of range",
+			mutate: func(in *Input) {
+				in.Image.Config.User = "4294967296"
+				in.Container.SecurityContext = &corev1.SecurityContext{RunAsNonRoot: ptr.To(true)}
+			},
+			wantConfig: `container has runAsNonRoot and image has an invalid user id (4294967296). (Must be 1-(2147483647)): must be between 0 and 2147483647, inclusive (pod: "web_default(0000-1111)", container: main)`,
+		},
+		{
 			name: "missing configmap",
 			mutate: func(in *Input) {
 				in.Container.Env = []corev1.EnvVar{{Name: "V", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "x"}, Key: "k"}}}}

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // User is one line of an image's /etc/passwd.
@@ -197,6 +199,10 @@ func verifyRunAsNonRoot(pod *corev1.Pod, c *corev1.Container, sc corev1.Security
 	}
 	if uid == 0 {
 		return configErrorf("container has runAsNonRoot and image will run as root (pod: %q, container: %s)", podID, c.Name)
+	}
+	if errs := validation.IsValidUserID(uid); len(errs) > 0 {
+		return configErrorf("container has runAsNonRoot and image has an invalid user id (%d). (Must be 1-(%d)): %s (pod: %q, container: %s)",
+			uid, math.MaxInt32, strings.Join(errs, "; "), podID, c.Name)
 	}
 	return nil
 }
