@@ -133,3 +133,34 @@ func TestMountsConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTeardownKeepsHostPathContent: a subPath of a hostPath is a bind of a
+// host directory under the pod directory; Teardown must unmount it before
+// removing anything, so the host's files survive.
+func TestTeardownKeepsHostPathContent(t *testing.T) {
+	requireRoot(t)
+	set, host := setupWithData(t)
+	mkdir(t, filepath.Join(host, "sub"))
+	precious := filepath.Join(host, "sub", "precious")
+	if err := os.WriteFile(precious, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &corev1.Container{Name: "main", VolumeMounts: []corev1.VolumeMount{
+		{Name: "host", MountPath: "/h", SubPath: "sub"},
+		{Name: "host", MountPath: "/p", SubPath: "sub/precious"},
+	}}
+	ms, err := set.Mounts(context.Background(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(ms[0].Source, "precious")); got != "keep me" {
+		t.Fatalf("hostPath subPath reads %q", got)
+	}
+	if err := set.Teardown(context.Background()); err != nil {
+		t.Fatalf("Teardown: %v", err)
+	}
+	if got := readFile(t, precious); got != "keep me" {
+		t.Errorf("host file after Teardown = %q", got)
+	}
+	assertNothingMounted(t, set.podDir)
+}
