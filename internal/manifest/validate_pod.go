@@ -178,7 +178,13 @@ func validateInitContainers(containers, regular []corev1.Container, vols map[str
 			restartAlways = *ctr.RestartPolicy == corev1.ContainerRestartPolicyAlways
 		}
 		if len(ctr.RestartPolicyRules) > 0 {
-			allErrs = append(allErrs, validateRestartPolicyRules(ctr, path, opts)...)
+			if restartAlways && !opts.Gates.Enabled(features.RestartAllContainersOnContainerExits) {
+				// Only the RestartAllContainers action makes sense on a
+				// sidecar, which restarts anyway.
+				allErrs = append(allErrs, field.Forbidden(path.Child("restartPolicyRules"), "may not be set for init containers with restartPolicy=Always"))
+			} else {
+				allErrs = append(allErrs, validateRestartPolicyRules(ctr, path, opts)...)
+			}
 		}
 		if names.Has(ctr.Name) {
 			allErrs = append(allErrs, field.Duplicate(path.Child("name"), ctr.Name))
@@ -262,7 +268,9 @@ const (
 	maxRuleExitCodes      = 255
 )
 
-// validateRestartPolicyRules checks restartPolicyRules (KEP-5307).
+// validateRestartPolicyRules checks restartPolicyRules (KEP-5307): at
+// most 20 rules, action Restart, exitCodes required with operator In or
+// NotIn and at most 255 values (duplicates are not an error upstream).
 func validateRestartPolicyRules(ctr *corev1.Container, path *field.Path, opts Options) field.ErrorList {
 	rulesPath := path.Child("restartPolicyRules")
 	if !opts.Gates.Enabled(features.ContainerRestartRules) {
@@ -299,13 +307,6 @@ func validateRestartPolicyRules(ctr *corev1.Container, path *field.Path, opts Op
 		vp := rp.Child("exitCodes", "values")
 		if n := len(rule.ExitCodes.Values); n > maxRuleExitCodes {
 			allErrs = append(allErrs, field.TooMany(vp, n, maxRuleExitCodes))
-		}
-		seen := sets.New[int32]()
-		for j, v := range rule.ExitCodes.Values {
-			if seen.Has(v) {
-				allErrs = append(allErrs, field.Duplicate(vp.Index(j), v))
-			}
-			seen.Insert(v)
 		}
 	}
 	return allErrs

@@ -107,8 +107,21 @@ func TestValidatePod(t *testing.T) {
 			"spec.containers[0].restartPolicyRules[0].exitCodes: Required value: must be specified",
 			`spec.containers[0].restartPolicyRules[1].action: Unsupported value: "Explode": supported values: "Restart"`,
 			`spec.containers[0].restartPolicyRules[1].exitCodes.operator: Unsupported value: "Has": supported values: "In", "NotIn"`,
-			"spec.containers[0].restartPolicyRules[1].exitCodes.values[1]: Duplicate value: 1",
 		}},
+		{name: "at most 255 exit codes, duplicates allowed", mutate: func(p *corev1.Pod) {
+			p.Spec.Containers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyNever)
+			p.Spec.Containers[0].RestartPolicyRules = []corev1.ContainerRestartRule{{Action: "Restart",
+				ExitCodes: &corev1.ContainerRestartRuleOnExitCodes{Operator: "In", Values: make([]int32, 256)}}}
+		}, want: []string{"spec.containers[0].restartPolicyRules[0].exitCodes.values: Too many: 256: must have at most 255 items"}},
+		{name: "restartPolicyRules on an init container", mutate: func(p *corev1.Pod) {
+			p.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyNever)
+			p.Spec.InitContainers[0].RestartPolicyRules = []corev1.ContainerRestartRule{{Action: "Restart",
+				ExitCodes: &corev1.ContainerRestartRuleOnExitCodes{Operator: "In", Values: []int32{42}}}}
+		}},
+		{name: "no restartPolicyRules on a sidecar without RestartAllContainersOnContainerExits", mutate: func(p *corev1.Pod) {
+			p.Spec.InitContainers[1].RestartPolicyRules = []corev1.ContainerRestartRule{{Action: "Restart",
+				ExitCodes: &corev1.ContainerRestartRuleOnExitCodes{Operator: "In", Values: []int32{42}}}}
+		}, want: []string{"spec.initContainers[1].restartPolicyRules: Forbidden: may not be set for init containers with restartPolicy=Always"}},
 		{name: "at most 20 restartPolicyRules", mutate: func(p *corev1.Pod) {
 			p.Spec.Containers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyNever)
 			for i := 0; i < 21; i++ {
