@@ -109,6 +109,7 @@ func (e *DecodeError) Error() string {
 	return fmt.Sprintf("error decoding %s: %v", where, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // ErrUnsupported matches (errors.Is) every *UnsupportedError.
@@ -390,6 +391,7 @@ type UnsupportedError struct {
 	APIVersion, Kind string
 }
 
+// Error names the kind or apiVersion and lists what podrun supports.
 func (e *UnsupportedError) Error() string {
 	switch e.Kind {
 	case "Pod", "Job", "ConfigMap", "Secret", "List":

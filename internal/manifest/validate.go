@@ -6,6 +6,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -24,6 +25,7 @@ type InvalidError struct {
 	Errs field.ErrorList
 }
 
+// Error formats the failure as kubectl prints the API server's answer.
 func (e *InvalidError) Error() string {
 	return fmt.Sprintf("The %s %q is invalid: %v", e.Kind, e.Name, e.Errs.ToAggregate())
 }
@@ -37,8 +39,10 @@ type ObjectError struct {
 	Err error
 }
 
+// Error returns the cause's message.
 func (e *ObjectError) Error() string { return e.Err.Error() }
 
+// Unwrap returns the cause.
 func (e *ObjectError) Unwrap() error { return e.Err }
 
 // ValidationError holds every object of a Set that failed validation.
@@ -47,6 +51,7 @@ type ValidationError struct {
 	Objects []*ObjectError
 }
 
+// Error lists the failed objects, one per line, in input order.
 func (e *ValidationError) Error() string {
 	msgs := make([]string, len(e.Objects))
 	for i, o := range e.Objects {
@@ -144,29 +149,15 @@ func pluralOf(obj runtime.Object) string {
 }
 
 func nameOf(obj runtime.Object) string {
-	switch o := obj.(type) {
-	case *corev1.Pod:
-		return o.Name
-	case *batchv1.Job:
-		return o.Name
-	case *corev1.ConfigMap:
-		return o.Name
-	case *corev1.Secret:
-		return o.Name
+	if m, ok := obj.(metav1.Object); ok {
+		return m.GetName()
 	}
 	return ""
 }
 
 func namespaceOf(obj runtime.Object) string {
-	switch o := obj.(type) {
-	case *corev1.Pod:
-		return o.Namespace
-	case *batchv1.Job:
-		return o.Namespace
-	case *corev1.ConfigMap:
-		return o.Namespace
-	case *corev1.Secret:
-		return o.Namespace
+	if m, ok := obj.(metav1.Object); ok {
+		return m.GetNamespace()
 	}
 	return ""
 }
