@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/kubectl/pkg/util/qos"
 	"k8s.io/utils/ptr"
 )
 
@@ -26,6 +27,7 @@ const (
 // Stamp gives a validated object what the API server assigns when it
 // creates it: uid, creationTimestamp, generation 1 for Pods and Jobs, a
 // name from metadata.generateName when the name is empty (GenerateName),
+// a fresh status (a Pod: phase Pending and its QoS class),
 // and for a Job without manualSelector the selector and the four
 // controller labels on its template (and on the Job when it has none),
 // as the Job registry strategy does. The caller picks uid and created.
@@ -42,7 +44,10 @@ func Stamp(obj runtime.Object, uid types.UID, created metav1.Time) error {
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		o.Generation = 1
+		// The API server ignores a status sent on create.
+		o.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qos.ComputePodQOS(o)}
 	case *batchv1.Job:
+		o.Status = batchv1.JobStatus{}
 		o.Generation = 1
 		if !manualSelector(o) {
 			generateSelector(o)

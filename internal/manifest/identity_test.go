@@ -39,6 +39,9 @@ func TestStamp(t *testing.T) {
 	if p.UID != "u1" || !p.CreationTimestamp.Equal(&created) || p.Generation != 1 || p.Name != GenerateName("p-", "u1") {
 		t.Errorf("stamped pod metadata = %+v", p.ObjectMeta)
 	}
+	if p.Status.Phase != corev1.PodPending || p.Status.QOSClass != corev1.PodQOSBestEffort {
+		t.Errorf("stamped pod status = %+v, want Pending, BestEffort", p.Status)
+	}
 
 	j := baseJob()
 	DefaultJob(j)

@@ -290,6 +290,12 @@ func TestGoldenManifestsDefaultLikeTheAPIServer(t *testing.T) {
 				if diff := cmp.Diff(withoutServiceAccountVolume(c.pod.Spec), o.Spec, opts); diff != "" {
 					t.Errorf("defaulted pod spec (-apiserver +podrun):\n%s", diff)
 				}
+				if err := Stamp(o, c.pod.UID, c.pod.CreationTimestamp); err != nil {
+					t.Fatal(err)
+				}
+				if o.Status.QOSClass != c.pod.Status.QOSClass || o.Generation != c.pod.Generation {
+					t.Errorf("stamped qosClass %q generation %d, API server %q %d", o.Status.QOSClass, o.Generation, c.pod.Status.QOSClass, c.pod.Generation)
+				}
 			case *batchv1.Job:
 				if c.job == nil {
 					t.Fatal("no job.json")
