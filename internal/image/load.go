@@ -1,7 +1,6 @@
 package image
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -13,10 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // Add stores img under every name in names (normalised as Normalize does)
@@ -81,101 +78,60 @@ func (s *Store) Load(ctx context.Context, path string) ([]Image, error) {
 		return nil, fmt.Errorf("load images from %q: %w", path, err)
 	}
 	defer os.RemoveAll(tmp)
-	plain, err := gunzipped(path, tmp)
-	if err != nil {
+	dir := filepath.Join(tmp, "archive")
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("load images from %q: %w", path, err)
 	}
-	kind, err := archiveKind(plain)
-	if err != nil {
+	if err := extract(ctx, path, dir); err != nil {
 		return nil, fmt.Errorf("load images from %q: %w", path, err)
 	}
-	switch kind {
-	case "oci":
-		dir := filepath.Join(tmp, "layout")
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			return nil, err
-		}
-		f, err := os.Open(plain)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := Unpack(ctx, dir, f, UnpackOptions{}); err != nil {
-			return nil, fmt.Errorf("load images from %q: %w", path, err)
-		}
+	switch {
+	case exists(filepath.Join(dir, "oci-layout")):
+		// Also what docker save writes since Docker 25, besides manifest.json.
 		return s.loadLayout(ctx, dir)
-	default:
-		imgs, err := s.loadDockerArchive(ctx, plain)
+	case exists(filepath.Join(dir, "manifest.json")):
+		imgs, err := s.loadDockerArchive(ctx, dir)
 		if err != nil {
-			return nil, fmt.Errorf("load images from %q: %w", path, err)
+			return imgs, fmt.Errorf("load images from %q: %w", path, err)
 		}
 		return imgs, nil
 	}
+	return nil, fmt.Errorf("load images from %q: not an image archive: neither oci-layout nor manifest.json found", path)
 }
 
-// gunzipped returns path itself, or a decompressed copy in tmp when path
-// is gzipped.
-func gunzipped(path, tmp string) (string, error) {
-	f, err := os.Open(path)
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// extract unpacks the tar archive file, gzipped or not, into dir,
+// refusing entries that would land outside it.
+func extract(ctx context.Context, file, dir string) error {
+	f, err := os.Open(file)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
-	magic, _ := br.Peek(2)
-	if !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		return path, nil
-	}
-	zr, err := gzip.NewReader(br)
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(tmp, "archive.tar")
-	w, err := os.Create(out)
-	if err != nil {
-		return "", err
-	}
-	defer w.Close()
-	if _, err := io.Copy(w, zr); err != nil {
-		return "", fmt.Errorf("decompress: %w", err)
-	}
-	return out, w.Close()
-}
-
-// archiveKind tells an OCI archive ("oci") from a Docker archive
-// ("docker") by the files at its top.
-func archiveKind(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	docker := false
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return "", fmt.Errorf("not an image archive: %w", err)
+			return err
 		}
-		switch strings.TrimPrefix(h.Name, "./") {
-		case "oci-layout":
-			return "oci", nil
-		case "manifest.json":
-			docker = true
-		}
+		defer zr.Close()
+		r = zr
 	}
-	if !docker {
-		return "", errors.New("not an image archive: neither oci-layout nor manifest.json found")
+	if err := Unpack(ctx, dir, r, UnpackOptions{}); err != nil {
+		return fmt.Errorf("not an image archive: %w", err)
 	}
-	return "docker", nil
+	return nil
 }
 
-func (s *Store) loadDockerArchive(ctx context.Context, path string) ([]Image, error) {
-	opener := func() (io.ReadCloser, error) { return os.Open(path) }
-	m, err := tarball.LoadManifest(opener)
+// loadDockerArchive stores the images of a Docker archive extracted in
+// dir under their RepoTags.
+func (s *Store) loadDockerArchive(ctx context.Context, dir string) ([]Image, error) {
+	m, err := readDockerManifest(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -184,11 +140,7 @@ func (s *Store) loadDockerArchive(ctx context.Context, path string) ([]Image, er
 		if len(entry.RepoTags) == 0 {
 			return out, fmt.Errorf("image %d (%s) has no name: save it with a name (docker save NAME:TAG)", i, entry.Config)
 		}
-		tag, err := name.NewTag(entry.RepoTags[0])
-		if err != nil {
-			return out, newKindError(ErrInvalidImageName, err, "image name %q", entry.RepoTags[0])
-		}
-		img, err := tarball.Image(opener, &tag)
+		img, err := newArchiveImage(dir, entry)
 		if err != nil {
 			return out, fmt.Errorf("image %q: %w", entry.RepoTags[0], err)
 		}

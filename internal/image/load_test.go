@@ -4,9 +4,11 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/podrun/podrun/internal/image/testimage"
 )
@@ -82,6 +85,14 @@ func TestLoad(t *testing.T) {
 				gz := filepath.Join(dir, "one.tar.gz")
 				gzipFile(t, p, gz)
 				return gz
+			},
+			want:  []string{"docker.io/library/one:v1"},
+			check: map[string]v1.Image{"one:v1": one},
+		},
+		{
+			name: "docker save archive with uncompressed layers",
+			make: func(t *testing.T, dir string) string {
+				return dockerSaveArchive(t, dir, one, "one:v1")
 			},
 			want:  []string{"docker.io/library/one:v1"},
 			check: map[string]v1.Image{"one:v1": one},
@@ -198,5 +209,73 @@ func gzipFile(t *testing.T, in, out string) {
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// dockerSaveArchive writes img as docker save does: a tar, with "./"
+// names, of the config, one uncompressed layer.tar per layer and
+// manifest.json.
+func dockerSaveArchive(t *testing.T, dir string, img v1.Image, tag string) string {
+	t.Helper()
+	root := filepath.Join(dir, "save")
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgName, _ := img.ConfigName()
+	files := map[string]string{cfgName.Hex + ".json": string(cfg)}
+	layers, _ := img.Layers()
+	var layerNames []string
+	for _, l := range layers {
+		diffID, _ := l.DiffID()
+		rc, err := l.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := diffID.Hex + "/layer.tar"
+		files[name] = string(b)
+		layerNames = append(layerNames, name)
+	}
+	manifest, _ := json.Marshal([]map[string]any{{"Config": cfgName.Hex + ".json", "RepoTags": []string{tag}, "Layers": layerNames}})
+	files["manifest.json"] = string(manifest)
+	writeFiles(t, root, files)
+	out := filepath.Join(dir, "save.tar")
+	cmd := exec.Command("tar", "-C", root, "-cf", out, ".")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, b)
+	}
+	return out
+}
+
+func TestLoadKeepsUncompressedLayers(t *testing.T) {
+	requireRoot(t)
+	ctx := context.Background()
+	img := randomImage(t, 2)
+	s := openStore(t, t.TempDir())
+	if _, err := s.Load(ctx, dockerSaveArchive(t, t.TempDir(), img, "saved:v1")); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	desc, err := s.find("saved:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.image(desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := stored.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	for i, l := range m.Layers {
+		if l.MediaType != types.DockerUncompressedLayer || l.Digest != cf.RootFS.DiffIDs[i] {
+			t.Errorf("layer %d stored as %s %s, want %s %s", i, l.MediaType, l.Digest, types.DockerUncompressedLayer, cf.RootFS.DiffIDs[i])
+		}
 	}
 }
