@@ -11,8 +11,8 @@
 //	                           (annotation io.containerd.image.name)
 //	  blobs/sha256/<hex>       manifests, configs and layers as their source
 //	                           has them (usually gzipped), content-addressed,
-//	                           written to a temporary
-//	                           file, verified, then renamed into place
+//	                           written to a temporary file, verified, then
+//	                           renamed into place
 //	  layers/<diffID hex>/     one unpacked layer per uncompressed digest,
 //	                           unpacked once into a temporary directory and
 //	                           renamed; never written again
