@@ -2,6 +2,7 @@ package fake
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,6 +46,7 @@ type process struct {
 	waiting     bool      // parked in the wait builtin
 	pendingTrap string    // a trapped signal arrived during a foreground sleep
 	traps       map[string]string
+	vars        map[string]string
 	jobs        []*process
 
 	exited   bool
@@ -54,7 +56,7 @@ type process struct {
 }
 
 func newProcess(p *Program, e env, at time.Time) *process {
-	return &process{env: e, frames: []frame{{code: p.code}}, t: at, traps: map[string]string{}}
+	return &process{env: e, frames: []frame{{code: p.code}}, t: at, traps: map[string]string{}, vars: map[string]string{}}
 }
 
 // nextWake is the earliest instant at which the process or one of its
@@ -149,9 +151,14 @@ func (p *process) exec() {
 			f.pc = in.target
 		}
 	case opBackground:
-		job := &process{env: p.env, frames: []frame{{code: in.sub}}, t: p.t, traps: map[string]string{}}
+		job := &process{env: p.env, frames: []frame{{code: in.sub}}, t: p.t, traps: map[string]string{}, vars: maps.Clone(p.vars)}
 		job.advance(p.t)
 		p.jobs = append(p.jobs, job)
+		p.status = 0
+	case opJump:
+		f.pc = in.target
+	case opAssign:
+		p.vars[in.name] = p.expand(in.value)
 		p.status = 0
 	case opCmd:
 		p.run(in.cmd)
@@ -166,12 +173,39 @@ func (p *process) expand(w word) string {
 		case part.date:
 			b.WriteString(strconv.FormatInt(p.t.Unix(), 10))
 		case part.env != "":
-			b.WriteString(p.env.getenv(part.env))
+			b.WriteString(p.getvar(part.env))
+		case part.arith != "":
+			b.WriteString(strconv.Itoa(p.arith(part.arith)))
 		default:
 			b.WriteString(part.lit)
 		}
 	}
 	return b.String()
+}
+
+// getvar returns a shell variable, else the environment's value.
+func (p *process) getvar(name string) string {
+	if v, ok := p.vars[name]; ok {
+		return v
+	}
+	return p.env.getenv(name)
+}
+
+// arith evaluates a sum of variables and numbers (validated at parse).
+func (p *process) arith(expr string) int {
+	terms, _ := parseArith(expr)
+	sum := 0
+	for _, t := range terms {
+		v := t.value
+		if t.name != "" {
+			v, _ = strconv.Atoi(p.getvar(t.name))
+		}
+		if t.neg {
+			v = -v
+		}
+		sum += v
+	}
+	return sum
 }
 
 // run executes one simple command.
@@ -279,8 +313,32 @@ func (p *process) test(args []string) int {
 		ok = p.env.fileExists(args[1])
 	case len(args) == 1:
 		ok = args[0] != ""
-	case len(args) == 3 && args[1] == "=":
+	case len(args) == 3 && (args[1] == "=" || args[1] == "=="):
 		ok = args[0] == args[2]
+	case len(args) == 3 && args[1] == "!=":
+		ok = args[0] != args[2]
+	case len(args) == 3 && strings.HasPrefix(args[1], "-"):
+		a, errA := strconv.Atoi(args[0])
+		b, errB := strconv.Atoi(args[2])
+		if errA != nil || errB != nil {
+			return 2
+		}
+		switch args[1] {
+		case "-lt":
+			ok = a < b
+		case "-le":
+			ok = a <= b
+		case "-gt":
+			ok = a > b
+		case "-ge":
+			ok = a >= b
+		case "-eq":
+			ok = a == b
+		case "-ne":
+			ok = a != b
+		default:
+			return 2
+		}
 	default:
 		return 2
 	}

@@ -26,6 +26,8 @@ const (
 	opJumpIfFalse               // jump to target if status != 0
 	opJumpIfTrue                // jump to target if status == 0
 	opBackground                // start sub as a background job
+	opJump                      // jump to target
+	opAssign                    // set variable name to word
 )
 
 // instr is one instruction of a compiled program.
@@ -34,16 +36,19 @@ type instr struct {
 	cmd    *simpleCmd
 	target int
 	sub    []instr
+	name   string // opAssign
+	value  word   // opAssign
 }
 
 // word is a shell word: literal text with deferred expansions.
 type word []wordPart
 
-// wordPart is a literal, an environment variable or `$(date +%s)`.
+// wordPart is a literal, a variable, `$(date +%s)` or `$((a+1))`.
 type wordPart struct {
-	lit  string
-	env  string
-	date bool
+	lit   string
+	env   string
+	date  bool
+	arith string
 }
 
 // simpleCmd is argv plus an optional output redirection.
@@ -158,7 +163,7 @@ func lexWord(s string) (word, string, int, error) {
 	var raw strings.Builder
 	lit := func(t string) {
 		raw.WriteString(t)
-		if n := len(w); n > 0 && w[n-1].env == "" && !w[n-1].date {
+		if n := len(w); n > 0 && w[n-1].env == "" && !w[n-1].date && w[n-1].arith == "" {
 			w[n-1].lit += t
 			return
 		}
@@ -229,7 +234,18 @@ func lexDollar(s string) (wordPart, int, error) {
 	if strings.HasPrefix(s, "$(date +%s)") {
 		return wordPart{date: true}, len("$(date +%s)"), nil
 	}
-	if strings.HasPrefix(s, "$(") || strings.HasPrefix(s, "$((") {
+	if strings.HasPrefix(s, "$((") {
+		end := strings.Index(s, "))")
+		if end < 0 {
+			return wordPart{}, 0, fmt.Errorf("unterminated arithmetic %q", firstField(s))
+		}
+		expr := s[3:end]
+		if _, err := parseArith(expr); err != nil {
+			return wordPart{}, 0, err
+		}
+		return wordPart{arith: expr}, end + 2, nil
+	}
+	if strings.HasPrefix(s, "$(") {
 		return wordPart{}, 0, fmt.Errorf("command substitution %q is not supported", firstField(s))
 	}
 	if strings.HasPrefix(s, "${") {
@@ -368,7 +384,7 @@ func (p *parser) andOr() ([]instr, error) {
 func relocate(code []instr, offset int) []instr {
 	out := make([]instr, len(code))
 	for i, in := range code {
-		if in.op == opJumpIfFalse || in.op == opJumpIfTrue {
+		if in.op == opJumpIfFalse || in.op == opJumpIfTrue || in.op == opJump {
 			in.target += offset
 		}
 		out[i] = in
@@ -399,8 +415,17 @@ func (p *parser) command() ([]instr, error) {
 		return nil, fmt.Errorf("unexpected %q", t.op)
 	case t.raw == "if":
 		return p.ifStmt()
-	case t.raw == "while" || t.raw == "until" || t.raw == "for" || t.raw == "case":
-		return nil, fmt.Errorf("%q loops are not supported", t.raw)
+	case t.raw == "while":
+		return p.whileStmt()
+	case t.raw == "until" || t.raw == "for" || t.raw == "case":
+		return nil, fmt.Errorf("%q is not supported", t.raw)
+	case isAssignment(t.raw) && (p.pos+1 >= len(p.toks) || p.toks[p.pos+1].op != ""):
+		p.pos++
+		name, _, _ := strings.Cut(t.raw, "=")
+		// the value is what follows "=" in the word
+		value := t.word
+		value = trimPrefixWord(value, name+"=")
+		return []instr{{op: opAssign, name: name, value: value}}, nil
 	}
 	cmd := &simpleCmd{}
 	for p.pos < len(p.toks) {
@@ -416,8 +441,8 @@ func (p *parser) command() ([]instr, error) {
 		if t.op != "" {
 			break
 		}
-		if len(cmd.argv) == 0 && strings.Contains(t.raw, "=") && !strings.HasPrefix(t.raw, "=") {
-			return nil, fmt.Errorf("variable assignment %q is not supported", t.raw)
+		if len(cmd.argv) == 0 && isAssignment(t.raw) {
+			return nil, fmt.Errorf("assignment %q before a command is not supported", t.raw)
 		}
 		cmd.argv = append(cmd.argv, t.word)
 		p.pos++
@@ -482,6 +507,98 @@ func (p *parser) ifStmt() ([]instr, error) {
 	code = append(code, relocate(els, len(code))...)
 	code[jend].target, code[jend+1].target = len(code), len(code)
 	return code, nil
+}
+
+// whileStmt parses while LIST; do LIST; done.
+func (p *parser) whileStmt() ([]instr, error) {
+	p.pos++ // while
+	cond, err := p.list([]string{"do"})
+	if err != nil {
+		return nil, err
+	}
+	if !p.atKeyword("do") {
+		return nil, fmt.Errorf("while without do")
+	}
+	p.pos++
+	body, err := p.list([]string{"done"})
+	if err != nil {
+		return nil, err
+	}
+	if !p.atKeyword("done") {
+		return nil, fmt.Errorf("while without done")
+	}
+	p.pos++
+	code := append([]instr{}, cond...)
+	exit := len(code)
+	code = append(code, instr{op: opJumpIfFalse})
+	code = append(code, relocate(body, len(code))...)
+	code = append(code, instr{op: opJump, target: 0})
+	code[exit].target = len(code)
+	return code, nil
+}
+
+// isAssignment reports whether a raw word is NAME=VALUE.
+func isAssignment(raw string) bool {
+	name, _, ok := strings.Cut(raw, "=")
+	return ok && isName(name)
+}
+
+// trimPrefixWord removes the literal prefix p from the start of w.
+func trimPrefixWord(w word, p string) word {
+	out := append(word(nil), w...)
+	for len(out) > 0 && p != "" {
+		lit := out[0].lit
+		if out[0].env != "" || out[0].date || out[0].arith != "" {
+			break
+		}
+		if len(lit) <= len(p) {
+			p = p[len(lit):]
+			out = out[1:]
+			continue
+		}
+		out[0].lit = lit[len(p):]
+		p = ""
+	}
+	return out
+}
+
+// arithTerm is one operand of an arithmetic expression with its sign.
+type arithTerm struct {
+	neg   bool
+	name  string
+	value int
+}
+
+// parseArith parses NAME|NUMBER ((+|-) NAME|NUMBER)*.
+func parseArith(expr string) ([]arithTerm, error) {
+	var terms []arithTerm
+	s := strings.ReplaceAll(expr, " ", "")
+	neg := false
+	for s != "" {
+		j := 0
+		for j < len(s) && s[j] != '+' && s[j] != '-' {
+			j++
+		}
+		operand := strings.TrimPrefix(s[:j], "$")
+		t := arithTerm{neg: neg}
+		if n, err := strconv.Atoi(operand); err == nil {
+			t.value = n
+		} else if isName(operand) {
+			t.name = operand
+		} else {
+			return nil, fmt.Errorf("arithmetic %q is not supported", expr)
+		}
+		terms = append(terms, t)
+		if j == len(s) {
+			break
+		}
+		neg = s[j] == '-'
+		s = s[j+1:]
+		if s == "" {
+			return nil, fmt.Errorf("arithmetic %q is not supported", expr)
+		}
+	}
+	return terms, nil
 }
 
 // literal returns the word's text ignoring expansions.
