@@ -413,8 +413,8 @@ func validateResizePolicy(policies []corev1.ContainerResizePolicy, fldPath *fiel
 		}
 		switch p.RestartPolicy {
 		case corev1.NotRequired, corev1.RestartContainer:
-			if p.RestartPolicy == corev1.RestartContainer && podRestartPolicy != corev1.RestartPolicyAlways {
-				allErrs = append(allErrs, field.Invalid(ip, p.RestartPolicy, fmt.Sprintf("'RestartContainer' is only allowed when the pod restartPolicy is %q", corev1.RestartPolicyAlways)))
+			if p.RestartPolicy != corev1.NotRequired && podRestartPolicy == corev1.RestartPolicyNever {
+				allErrs = append(allErrs, field.Invalid(fldPath, p.RestartPolicy, "must be 'NotRequired' when `restartPolicy` is 'Never'"))
 			}
 		case "":
 			allErrs = append(allErrs, field.Required(ip.Child("restartPolicy"), ""))

@@ -215,8 +215,16 @@ func validateInitContainers(containers, regular []corev1.Container, vols map[str
 				allErrs = append(allErrs, field.Forbidden(path.Child("startupProbe"), forbidden))
 			}
 		}
-		if len(ctr.ResizePolicy) > 0 && !restartAlways {
-			allErrs = append(allErrs, field.Invalid(path.Child("resizePolicy"), ctr.ResizePolicy, "must not be set for init containers"))
+		// InPlacePodVerticalScaling is GA: init containers may carry a
+		// resizePolicy, but one that is never resized cannot ask for a
+		// restart on resize (kubernetes/kubernetes#137458; message ours).
+		if !restartAlways {
+			for j, rp := range ctr.ResizePolicy {
+				if rp.RestartPolicy == corev1.RestartContainer {
+					allErrs = append(allErrs, field.Invalid(path.Child("resizePolicy").Index(j).Child("restartPolicy"), rp.RestartPolicy,
+						"must be 'NotRequired' for init containers without restartPolicy=Always"))
+				}
+			}
 		}
 	}
 	return allErrs

@@ -251,6 +251,17 @@ func TestValidatePod(t *testing.T) {
 			"spec.containers[0].lifecycle.preStop.sleep: Invalid value: 11: must be non-negative and less than terminationGracePeriodSeconds (10)",
 			"spec.initContainers[1].lifecycle.preStop.sleep: Invalid value: -1: must be non-negative and less than terminationGracePeriodSeconds (10)",
 		}},
+		{name: "resizePolicy", mutate: func(p *corev1.Pod) {
+			p.Spec.RestartPolicy = corev1.RestartPolicyNever
+			p.Spec.Containers[0].ResizePolicy = []corev1.ContainerResizePolicy{{ResourceName: "cpu", RestartPolicy: corev1.RestartContainer},
+				{ResourceName: "cpu", RestartPolicy: corev1.NotRequired}, {ResourceName: "gpu", RestartPolicy: "Later"}}
+			p.Spec.InitContainers[0].ResizePolicy = []corev1.ContainerResizePolicy{{ResourceName: "memory", RestartPolicy: corev1.NotRequired}}
+		}, want: []string{
+			`spec.containers[0].resizePolicy: Invalid value: "RestartContainer": must be 'NotRequired' when ` + "`restartPolicy`" + ` is 'Never'`,
+			`spec.containers[0].resizePolicy[1].resourceName: Duplicate value: "cpu"`,
+			`spec.containers[0].resizePolicy[2].resourceName: Unsupported value: "gpu": supported values: "cpu", "memory"`,
+			`spec.containers[0].resizePolicy[2].restartPolicy: Unsupported value: "Later": supported values: "NotRequired", "RestartContainer"`,
+		}},
 		{name: "activeDeadlineSeconds", mutate: func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr.To(int64(0)) },
 			want: []string{"spec.activeDeadlineSeconds: Invalid value: 0: must be between 1 and 2147483647, inclusive"}},
 		{name: "stopSignal dropped-field check without the gate", mutate: func(p *corev1.Pod) {
