@@ -23,8 +23,8 @@ type PruneResult struct {
 
 // Prune removes every blob and unpacked layer no stored name references,
 // and leftovers of interrupted writes. It waits for pulls and loads in
-// progress to finish. Layers of a removed image that a running container
-// still uses must not be pruned: callers prune only images no pod uses.
+// progress to finish, and keeps the unpacked layers a mounted overlay (a
+// running container's root filesystem) uses as lower dirs.
 func (s *Store) Prune(ctx context.Context) (PruneResult, error) {
 	var res PruneResult
 	gc, err := s.gcLock(true)
@@ -54,12 +54,16 @@ func (s *Store) Prune(ctx context.Context) (PruneResult, error) {
 		res.Blobs++
 	}
 	layerRoot := filepath.Join(s.dir, "layers")
+	inUse, err := layersInUse(s.mountinfo, layerRoot)
+	if err != nil {
+		return res, fmt.Errorf("prune images: %w", err)
+	}
 	entries, err = os.ReadDir(layerRoot)
 	if err != nil {
 		return res, fmt.Errorf("prune images: %w", err)
 	}
 	for _, e := range entries {
-		if layers[e.Name()] {
+		if layers[e.Name()] || inUse[e.Name()] {
 			continue
 		}
 		if err := ctx.Err(); err != nil {

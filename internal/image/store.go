@@ -20,8 +20,9 @@ import (
 // safe for concurrent use, also by several Store values and processes on
 // one directory.
 type Store struct {
-	dir  string
-	opts options
+	dir       string
+	opts      options
+	mountinfo string // where Prune reads the mounts, /proc/self/mountinfo
 }
 
 // Option configures a Store.
@@ -70,7 +71,7 @@ func WithPlatform(p v1.Platform) Option {
 // Open opens, creating it if needed, the image store under podrun's state
 // directory root (in root/images).
 func Open(root string, opts ...Option) (*Store, error) {
-	s := &Store{dir: filepath.Join(root, "images")}
+	s := &Store{dir: filepath.Join(root, "images"), mountinfo: "/proc/self/mountinfo"}
 	s.opts.platform = v1.Platform{OS: "linux", Architecture: goruntime.GOARCH}
 	for _, o := range opts {
 		o(&s.opts)
