@@ -211,12 +211,15 @@ func (u *unpacker) finish() error {
 	for i := len(u.dirs) - 1; i >= 0; i-- {
 		d := u.dirs[i]
 		parent, base, err := u.openParent(d.name)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+			continue // a later entry of the layer replaced it
+		}
 		if err != nil {
 			return err
 		}
 		err = setTimes(parent, base, d.atime, d.mtime)
 		unix.Close(parent)
-		if err != nil {
+		if err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("directory %q: %w", d.name, err)
 		}
 	}

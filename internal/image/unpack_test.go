@@ -201,6 +201,15 @@ func TestUnpack(t *testing.T) {
 			want: map[string]string{"f": `file 0644 0:0 nlink=1 "mine"`},
 		},
 		{
+			name: "a directory replaced later in its own layer",
+			layers: [][]tarEntry{{
+				{Name: "x/", Type: tar.TypeDir},
+				{Name: "x/y/", Type: tar.TypeDir},
+				{Name: "x", Body: "file now"},
+			}},
+			want: map[string]string{"x": `file 0644 0:0 nlink=1 "file now"`},
+		},
+		{
 			name: "relative symbolic link parent staying inside is followed",
 			layers: [][]tarEntry{{
 				{Name: "usr/lib/", Type: tar.TypeDir},
