@@ -213,6 +213,16 @@ func (w *Worker) publish(ctx context.Context, now time.Time) error {
 // trackStartedReady records when status.started became true and every
 // change of status.ready on the current attempts.
 func (w *Worker) trackStartedReady(status corev1.PodStatus, now time.Time) {
+	// An instance that exited while ready stops being ready when it exits,
+	// even if the status already shows its successor.
+	for _, co := range w.obs.Containers {
+		for i := range co.Attempts {
+			a := &co.Attempts[i]
+			if n := len(a.ReadyTransitions); n > 0 && a.ReadyTransitions[n-1].Ready && a.State == lifecycle.AttemptExited && i < len(co.Attempts)-1 {
+				a.ReadyTransitions = append(a.ReadyTransitions, lifecycle.ReadyTransition{At: a.FinishedAt, Ready: false})
+			}
+		}
+	}
 	for _, list := range [][]corev1.ContainerStatus{status.InitContainerStatuses, status.ContainerStatuses} {
 		for _, cs := range list {
 			a := w.obs.Container(cs.Name).Current()

@@ -149,9 +149,10 @@ func New(cfg Config) *Worker {
 // returns, after every goroutine it started has ended.
 func (w *Worker) Run(ctx context.Context) error {
 	defer close(w.done)
-	defer w.wg.Wait()
-	defer w.bgCancel()
+	w.bgCancel() // the context New made for step-driven use
 	w.bg, w.bgCancel = context.WithCancel(ctx)
+	defer w.wg.Wait()
+	defer func() { w.bgCancel() }()
 	ev := Event{Kind: EventStart}
 	var timer clock.Timer
 	defer func() {
