@@ -32,7 +32,7 @@ func TestRecordJSONGolden(t *testing.T) {
 		ev podworker.EventKind
 	}{
 		{0, podworker.EventStart},
-		{time.Second, podworker.EventExit},    // init done: sidecar, main start
+		{time.Second, podworker.EventExit},     // init done: sidecar, main start
 		{3 * time.Second, podworker.EventExit}, // main exits 3: restarted at once
 		{5 * time.Second, podworker.EventExit}, // exits 3 again: back-off 10 s
 		{15 * time.Second, podworker.EventTimer},
