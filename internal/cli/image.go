@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
@@ -114,6 +117,18 @@ func newImageCommand(g *globalOptions, streams Streams) *cobra.Command {
 			},
 		},
 		newImageLoadCommand(o, open, streams),
+		&cobra.Command{
+			Use:   "inspect REF",
+			Short: "Print an image's name, digests, size and config as JSON",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				s, err := open()
+				if err != nil {
+					return err
+				}
+				return imageError(inspectImage(cmd.Context(), s, args[0], streams.Out))
+			},
+		},
 	)
 	return cmd
 }
@@ -131,15 +146,44 @@ func newImageLoadCommand(o *imageOptions, open func() (*image.Store, error), str
 			if err != nil {
 				return err
 			}
-			imgs, err := s.Load(cmd.Context(), o.input)
+			var imgs []image.Image
+			if o.input == "-" {
+				imgs, err = s.LoadArchive(cmd.Context(), streams.In)
+			} else {
+				imgs, err = s.Load(cmd.Context(), o.input)
+			}
 			for _, img := range imgs {
 				fmt.Fprintf(streams.Out, "Loaded image: %s\n", img.Name)
 			}
 			return imageError(err)
 		},
 	}
-	cmd.Flags().StringVarP(&o.input, "input", "i", "", "archive file or OCI layout directory to load")
+	cmd.Flags().StringVarP(&o.input, "input", "i", "", "archive file or OCI layout directory to load, - for standard input")
 	return cmd
+}
+
+// inspectImage prints the stored image ref as JSON.
+func inspectImage(ctx context.Context, s *image.Store, ref string, out io.Writer) error {
+	img, err := s.Get(ref)
+	if err != nil {
+		return err
+	}
+	_, cfg, err := s.Lookup(ctx, ref)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(struct {
+		Name   string         `json:"name"`
+		Digest string         `json:"digest"`
+		ID     string         `json:"id"`
+		Size   int64          `json:"size"`
+		Config *v1.ConfigFile `json:"config"`
+	}{img.Name, img.Digest.String(), img.ID.String(), img.Size, cfg}, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "%s\n", b)
+	return err
 }
 
 // imageError maps image error kinds to exit codes: a bad name is bad input

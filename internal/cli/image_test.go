@@ -71,6 +71,11 @@ func TestImageCommands(t *testing.T) {
 	if err := testimage.WriteLayout(layoutDir, img, "example.com/team/app:v1"); err != nil {
 		t.Fatal(err)
 	}
+	var saved bytes.Buffer
+	if err := tarball.Write(mustTag(t, "example.com/team/stdin:v3"), img, &saved); err != nil {
+		t.Fatal(err)
+	}
+	archive := saved.Bytes()
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
@@ -84,6 +89,7 @@ func TestImageCommands(t *testing.T) {
 
 	steps := []struct {
 		args     []string
+		stdin    []byte
 		wantCode int
 		// fields prints the output as space-separated fields, for tables
 		// whose column widths depend on the registry's port.
@@ -91,13 +97,15 @@ func TestImageCommands(t *testing.T) {
 	}{
 		{args: []string{"image", "load", "-i", layoutDir}, wantCode: ExitOK},
 		{args: []string{"image", "ls"}, wantCode: ExitOK},
+		{args: []string{"image", "inspect", "example.com/team/app:v1"}, wantCode: ExitOK},
+		{args: []string{"image", "load", "-i", "-"}, stdin: archive, wantCode: ExitOK},
 		{args: []string{"image", "pull", host + "/team/pulled:v2"}, wantCode: ExitOK},
 		{args: []string{"image", "ls"}, wantCode: ExitOK, fields: true},
 		{args: []string{"image", "rm", "example.com/team/app:v1"}, wantCode: ExitOK},
 		{args: []string{"image", "rm", "example.com/team/app:v1"}, wantCode: ExitFailed},
 		{args: []string{"image", "rm", "Bad/Name"}, wantCode: ExitInput},
 		{args: []string{"image", "prune"}, wantCode: ExitOK},
-		{args: []string{"image", "rm", host + "/team/pulled:v2", host + "/team/pulled@sha256:" + digestHex(t, img)}, wantCode: ExitOK},
+		{args: []string{"image", "rm", host + "/team/pulled:v2", host + "/team/pulled@sha256:" + digestHex(t, img), "example.com/team/stdin:v3"}, wantCode: ExitOK},
 		{args: []string{"image", "prune"}, wantCode: ExitOK},
 		{args: []string{"image", "ls"}, wantCode: ExitOK},
 		{args: []string{"image", "pull", host + "/team/absent"}, wantCode: ExitFailed},
@@ -107,7 +115,7 @@ func TestImageCommands(t *testing.T) {
 	for _, st := range steps {
 		var out, errOut bytes.Buffer
 		args := append([]string{"--root", root}, st.args...)
-		code := Main(ctx, Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args)
+		code := Main(ctx, Streams{In: bytes.NewReader(st.stdin), Out: &out, ErrOut: &errOut}, args)
 		if code != st.wantCode {
 			t.Errorf("podrun %s: exit code %d, want %d\nstderr: %s", strings.Join(st.args, " "), code, st.wantCode, errOut.String())
 		}
@@ -152,4 +160,13 @@ func digestHex(t *testing.T, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return d.Hex
+}
+
+func mustTag(t *testing.T, s string) name.Tag {
+	t.Helper()
+	tag, err := name.NewTag(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag
 }

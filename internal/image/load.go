@@ -73,30 +73,37 @@ func (s *Store) Load(ctx context.Context, path string) ([]Image, error) {
 	if fi.IsDir() {
 		return s.loadLayout(ctx, path)
 	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load images: %w", err)
+	}
+	defer f.Close()
+	imgs, err := s.LoadArchive(ctx, f)
+	if err != nil {
+		return imgs, fmt.Errorf("load images from %q: %w", path, err)
+	}
+	return imgs, nil
+}
+
+// LoadArchive stores the images of a Docker or OCI archive, optionally
+// gzipped, read from r (as `docker load` reads its standard input).
+func (s *Store) LoadArchive(ctx context.Context, r io.Reader) ([]Image, error) {
 	tmp, err := os.MkdirTemp(s.dir, ".tmp-load-")
 	if err != nil {
-		return nil, fmt.Errorf("load images from %q: %w", path, err)
+		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	dir := filepath.Join(tmp, "archive")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("load images from %q: %w", path, err)
-	}
-	if err := extract(ctx, path, dir); err != nil {
-		return nil, fmt.Errorf("load images from %q: %w", path, err)
+	if err := extract(ctx, r, tmp); err != nil {
+		return nil, err
 	}
 	switch {
-	case exists(filepath.Join(dir, "oci-layout")):
+	case exists(filepath.Join(tmp, "oci-layout")):
 		// Also what docker save writes since Docker 25, besides manifest.json.
-		return s.loadLayout(ctx, dir)
-	case exists(filepath.Join(dir, "manifest.json")):
-		imgs, err := s.loadDockerArchive(ctx, dir)
-		if err != nil {
-			return imgs, fmt.Errorf("load images from %q: %w", path, err)
-		}
-		return imgs, nil
+		return s.loadLayout(ctx, tmp)
+	case exists(filepath.Join(tmp, "manifest.json")):
+		return s.loadDockerArchive(ctx, tmp)
 	}
-	return nil, fmt.Errorf("load images from %q: not an image archive: neither oci-layout nor manifest.json found", path)
+	return nil, errors.New("not an image archive: neither oci-layout nor manifest.json found")
 }
 
 func exists(p string) bool {
@@ -104,25 +111,20 @@ func exists(p string) bool {
 	return err == nil
 }
 
-// extract unpacks the tar archive file, gzipped or not, into dir,
-// refusing entries that would land outside it.
-func extract(ctx context.Context, file, dir string) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	var r io.Reader = br
+// extract unpacks the tar stream r, gzipped or not, into dir, refusing
+// entries that would land outside it.
+func extract(ctx context.Context, r io.Reader, dir string) error {
+	br := bufio.NewReader(r)
+	var tr io.Reader = br
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return err
 		}
 		defer zr.Close()
-		r = zr
+		tr = zr
 	}
-	if err := Unpack(ctx, dir, r, UnpackOptions{}); err != nil {
+	if err := Unpack(ctx, dir, tr, UnpackOptions{}); err != nil {
 		return fmt.Errorf("not an image archive: %w", err)
 	}
 	return nil
