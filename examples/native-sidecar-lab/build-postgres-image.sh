@@ -32,6 +32,8 @@ for applet in $(/bin/busybox --list); do
 done
 printf 'root:x:0:0:root:/root:/bin/sh\npostgres:x:999:999:PostgreSQL:/var/lib/postgresql:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$root/etc/passwd"
 printf 'root:x:0:\npostgres:x:999:\nnogroup:x:65534:\n' > "$root/etc/group"
+# initdb asks `locale -a` for the system's locales; the image has C only.
+printf '#!/bin/sh\nprintf "C\\nC.utf8\\nPOSIX\\n"\n' > "$root/usr/bin/locale" && chmod 0755 "$root/usr/bin/locale"
 install -m 0755 "$here/docker-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
 chown -R 999:999 "$root/var/lib/postgresql" "$root/var/run/postgresql"
 chmod 2777 "$root/var/run/postgresql"
