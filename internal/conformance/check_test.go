@@ -114,6 +114,8 @@ func TestStoppedAndDueAt(t *testing.T) {
 		{"side.start + 20s", 20, false},
 		{"side.start + 20s", 21, true},
 		{"never.ready", 100, false},
+		{"main.restarts>=1 && side.start + 20s", 21, true},
+		{"main.restarts>=1 && side.start + 20s", 20, false},
 	} {
 		got, err := Expect{StopWhen: tc.stopWhen}.Stopped(o, *at(tc.now))
 		if err != nil || got != tc.want {

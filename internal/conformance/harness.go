@@ -11,11 +11,22 @@ import (
 // now: "c.restarts>=N", "c.waitingReason==X", or an event reference
 // ("sidecar-1.ready", "sidecar-1.start + 20s") that has happened by now.
 // An empty stopWhen never holds.
+// Conditions joined with "&&" must all hold.
 func (e Expect) Stopped(o *Observation, now time.Time) (bool, error) {
-	cond := strings.TrimSpace(e.StopWhen)
-	if cond == "" {
+	if strings.TrimSpace(e.StopWhen) == "" {
 		return false, nil
 	}
+	for _, cond := range strings.Split(e.StopWhen, "&&") {
+		ok, err := stopped(strings.TrimSpace(cond), o, now)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// stopped evaluates one stopWhen condition.
+func stopped(cond string, o *Observation, now time.Time) (bool, error) {
 	if lhs, rhs, ok := strings.Cut(cond, ">="); ok {
 		name, field, _ := cutLast(strings.TrimSpace(lhs), ".")
 		if field != "restarts" {

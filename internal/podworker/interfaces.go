@@ -61,6 +61,9 @@ type ProbeTarget struct {
 	Container   *corev1.Container
 	ContainerID string
 	StartedAt   time.Time
+	// Killing is set once the instance is being killed: only its
+	// readiness probe keeps running (SEMANTICS.md §4.2).
+	Killing bool
 }
 
 // ProbeResults are a container instance's cached probe results after

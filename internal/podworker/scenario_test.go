@@ -46,8 +46,15 @@ func pendingReason(sc *conformance.Scenario) string {
 		return fmt.Sprintf("optional capability %q is not modelled by the fake runtime", e.Optional)
 	}
 	for _, c := range append(append([]corev1.Container{}, sc.Pod.Spec.InitContainers...), sc.Pod.Spec.Containers...) {
-		if c.StartupProbe != nil || c.LivenessProbe != nil || c.ReadinessProbe != nil {
-			return "probes: the prober comes with the probes issue"
+		for _, p := range []*corev1.Probe{c.StartupProbe, c.LivenessProbe, c.ReadinessProbe} {
+			if p != nil && p.Exec == nil {
+				return "httpGet/tcpSocket/grpc probes: the probes issue"
+			}
+			if p != nil {
+				if _, err := fake.ParseCommand(p.Exec.Command); err != nil {
+					return fmt.Sprintf("probe of %s: the fake cannot interpret it: %v", c.Name, err)
+				}
+			}
 		}
 		if c.Lifecycle != nil {
 			for _, h := range []*corev1.LifecycleHandler{c.Lifecycle.PostStart, c.Lifecycle.PreStop} {
@@ -130,8 +137,11 @@ func runScenario(t *testing.T, sc *conformance.Scenario) *conformance.Observatio
 				settings.RestartAllContainersOnContainerExits = on
 			}
 		}
+		// Exec probes run through the stand-in prober until the probes
+		// issue brings the real one.
+		prober := podworkertest.NewExecProber(rt, clk)
 		w := podworker.New(podworker.Config{
-			Pod: pod, Runtime: rt, Images: podworkertest.NewImages("busybox"),
+			Pod: pod, Runtime: rt, Images: podworkertest.NewImages("busybox"), Prober: prober,
 			Store: podworkertest.NewMemoryStore(), Clock: clk, Settings: settings,
 			NodeName: "localhost", LogDir: t.TempDir(),
 		})
@@ -141,6 +151,7 @@ func runScenario(t *testing.T, sc *conformance.Scenario) *conformance.Observatio
 		defer func() {
 			cancel()
 			<-w.Done()
+			prober.Close()
 		}()
 
 		var running <-chan error = errc // nil once Run returned

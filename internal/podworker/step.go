@@ -272,7 +272,7 @@ func (w *Worker) trackProbes() {
 	for _, c := range allContainers(w.pod) {
 		a := w.obs.Container(c.Name).Current()
 		if a != nil && a.State == lifecycle.AttemptRunning && (a.Kill == nil || c.ReadinessProbe != nil) {
-			targets = append(targets, ProbeTarget{Container: c, ContainerID: a.ID, StartedAt: a.StartedAt})
+			targets = append(targets, ProbeTarget{Container: c, ContainerID: a.ID, StartedAt: a.StartedAt, Killing: a.Kill != nil})
 		}
 	}
 	w.prober.Track(w.pod, targets)
