@@ -96,7 +96,7 @@ func TestConformanceScenarios(t *testing.T) {
 			if reason != "" {
 				t.Skipf("pending: %s", reason)
 			}
-			obs := runScenario(t, sc)
+			obs := runScenario(t, sc, nil)
 			fails := conformance.Check(sc.Expect, obs)
 			if why, ok := knownFailures[sc.Name]; ok {
 				if len(fails) == 0 {
@@ -118,7 +118,8 @@ func TestConformanceScenarios(t *testing.T) {
 
 // runScenario runs sc's pod until it is done, its stopWhen holds or its
 // timeout passes, performing its harness actions on time.
-func runScenario(t *testing.T, sc *conformance.Scenario) *conformance.Observation {
+// plan, when not nil, replaces the planner.
+func runScenario(t *testing.T, sc *conformance.Scenario, plan podworker.PlanFunc) *conformance.Observation {
 	var obs *conformance.Observation
 	synctest.Test(t, func(t *testing.T) {
 		pod := sc.Pod.DeepCopy()
@@ -143,7 +144,7 @@ func runScenario(t *testing.T, sc *conformance.Scenario) *conformance.Observatio
 		w := podworker.New(podworker.Config{
 			Pod: pod, Runtime: rt, Images: podworkertest.NewImages("busybox"), Prober: prober,
 			Store: podworkertest.NewMemoryStore(), Clock: clk, Settings: settings,
-			NodeName: "localhost", LogDir: t.TempDir(),
+			NodeName: "localhost", LogDir: t.TempDir(), Plan: plan,
 		})
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
@@ -257,4 +258,30 @@ func describeRecord(r *podworker.Record) string {
 		fmt.Fprintf(&b, "%s %s %s %s %s\n", ts(&at), s.Phase, s.Columns.Status, s.Columns.Ready, s.Columns.Restarts)
 	}
 	return b.String()
+}
+
+// TestScenarioHarnessCatchesAnEagerPlanner runs 001 with a planner that
+// starts every container as soon as the first one starts: the checks must
+// report the broken init order.
+func TestScenarioHarnessCatchesAnEagerPlanner(t *testing.T) {
+	sc, err := conformance.Load(filepath.Join(catalog, "001-init-serial-never.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eager := func(pod *corev1.Pod, obs lifecycle.Observed, now time.Time) lifecycle.Decision {
+		d := lifecycle.Plan(pod, obs, now)
+		for _, a := range d.Actions {
+			if a.Kind == lifecycle.StartContainer && a.Container == "init-1" {
+				for _, c := range []string{"init-2", "init-3", "main"} {
+					d.Actions = append(d.Actions, lifecycle.Action{Kind: lifecycle.StartContainer, Container: c})
+				}
+			}
+		}
+		return d
+	}
+	fails := conformance.Check(sc.Expect, runScenario(t, sc, eager))
+	text := conformance.String(fails)
+	if !strings.Contains(text, "order: init-1.exit") || !strings.Contains(text, "order: init-3.exit") {
+		t.Errorf("an eager planner passed the order checks of 001; failures:\n%s", text)
+	}
 }
