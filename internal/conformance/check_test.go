@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +188,51 @@ func TestCatalogCopyIsCurrent(t *testing.T) {
 		if i < len(shScs) && string(ours[i].Manifest) != string(shScs[i].Manifest) {
 			t.Errorf("%s: manifest differs from %s", ours[i].Name, shared)
 		}
+	}
+}
+
+func TestVariants(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want []string // variant names, or "pending: <prefix>"
+	}{
+		{"014-sidecar-runs-continuously-never.yaml", []string{"014-sidecar-runs-continuously-never/variant-1-Never", "014-sidecar-runs-continuously-never/variant-2-OnFailure"}},
+		{"049-prestop-sleep-action.yaml", []string{"049-prestop-sleep-action/variant-1"}},
+		{"052-poststart-failure.yaml", []string{"pending: the variant changes the outcome"}},
+		{"064-container-restart-rules.yaml", []string{"pending: the variant changes the outcome", "pending: the variant is described in prose only"}},
+	} {
+		sc, err := Load(filepath.Join("testdata", "scenarios", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i := range sc.Expect.Variants {
+			v, why := sc.Variant(i)
+			if v == nil {
+				got = append(got, "pending: "+why)
+				continue
+			}
+			got = append(got, v.Name)
+			if v.Pod == sc.Pod {
+				t.Errorf("%s: variant shares the base pod", v.Name)
+			}
+		}
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: variants %q, want %q", tc.file, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if !strings.HasPrefix(got[i], tc.want[i]) {
+				t.Errorf("%s: variant %d = %q, want prefix %q", tc.file, i+1, got[i], tc.want[i])
+			}
+		}
+	}
+	sc, _ := Load(filepath.Join("testdata", "scenarios", "049-prestop-sleep-action.yaml"))
+	v, _ := sc.Variant(0)
+	if g := v.Expect.Actions[0].GracePeriodSeconds; g == nil || *g != 4 {
+		t.Errorf("049 variant actions = %+v, want the delete with grace 4", v.Expect.Actions)
+	}
+	if sc.Expect.Actions[0].GracePeriodSeconds != nil {
+		t.Errorf("the variant changed the base scenario's actions")
 	}
 }

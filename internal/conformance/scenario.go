@@ -50,14 +50,14 @@ type Expect struct {
 	Containers     map[string]ContainerFacts `json:"containers,omitempty"`
 	Snapshots      []Snapshot                `json:"snapshots,omitempty"`
 	Pod            *PodFacts                 `json:"pod,omitempty"`
-	// Job, Pods, the validation keys and Variants are kept raw: Job and
-	// validation scenarios are checked elsewhere, variants are not run.
+	// Job, Pods and the validation keys are kept raw: Job and validation
+	// scenarios are checked elsewhere.
 	Job             map[string]any   `json:"job,omitempty"`
 	Pods            map[string]any   `json:"pods,omitempty"`
 	Rejected        *bool            `json:"rejected,omitempty"`
 	Errors          []map[string]any `json:"errors,omitempty"`
 	MessageContains any              `json:"messageContains,omitempty"`
-	Variants        []map[string]any `json:"variants,omitempty"`
+	Variants        []Variant        `json:"variants,omitempty"`
 	Notes           any              `json:"notes,omitempty"`
 	// The static resource keys (059) are checked by internal/analysis.
 	EffectiveRequests                map[string]string `json:"effectiveRequests,omitempty"`
@@ -136,6 +136,52 @@ type PodFacts struct {
 type Snapshot struct {
 	At string `json:"at"`
 	PodFacts
+}
+
+// Variant is an alternative setting that must give the same
+// expectations except those it overrides (INDEX.md "Variants").
+type Variant struct {
+	Description   string                    `json:"description,omitempty"`
+	RestartPolicy corev1.RestartPolicy      `json:"restartPolicy,omitempty"`
+	Actions       []Action                  `json:"actions,omitempty"`
+	Gaps          []Gap                     `json:"gaps,omitempty"`
+	Pod           *PodFacts                 `json:"pod,omitempty"`
+	Containers    map[string]ContainerFacts `json:"containers,omitempty"`
+	FeatureGates  map[string]bool           `json:"featureGates,omitempty"`
+	Rejected      *bool                     `json:"rejected,omitempty"`
+	Job           map[string]any            `json:"job,omitempty"`
+}
+
+// Variant returns the scenario of sc's i-th variant, named
+// NAME/variant-N, or why it cannot be run from its keys alone. A variant
+// runs when it only changes the restartPolicy, the actions or the gaps;
+// one that changes the manifest, the gates or the outcome in prose
+// (Description) beyond its keys is reported, never guessed.
+func (sc *Scenario) Variant(i int) (*Scenario, string) {
+	v := sc.Expect.Variants[i]
+	switch {
+	case sc.Pod == nil:
+		return nil, "variant of a non-pod scenario"
+	case v.Pod != nil || v.Containers != nil || v.FeatureGates != nil || v.Rejected != nil || v.Job != nil:
+		return nil, "the variant changes the outcome beyond restartPolicy, actions and gaps: " + v.Description
+	case v.RestartPolicy == "" && v.Actions == nil && v.Gaps == nil:
+		return nil, "the variant is described in prose only: " + v.Description
+	}
+	out := *sc
+	out.Name = fmt.Sprintf("%s/variant-%d", sc.Name, i+1)
+	out.Pod = sc.Pod.DeepCopy()
+	if v.RestartPolicy != "" {
+		out.Pod.Spec.RestartPolicy = v.RestartPolicy
+		out.Name += "-" + string(v.RestartPolicy)
+	}
+	if v.Actions != nil {
+		out.Expect.Actions = v.Actions
+	}
+	if v.Gaps != nil {
+		out.Expect.Gaps = v.Gaps
+	}
+	out.Expect.Variants = nil
+	return &out, ""
 }
 
 // Load reads one scenario file.

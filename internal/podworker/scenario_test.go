@@ -25,6 +25,56 @@ import (
 // catalog is the hermetic copy of shared/conformance.
 var catalog = filepath.Join("..", "conformance", "testdata", "scenarios")
 
+// proseVariants turn variants whose outcome the catalog states in prose
+// (their description) into runnable scenarios with that outcome.
+var proseVariants = map[string]func(*conformance.Scenario) *conformance.Scenario{
+	// "restartPolicy Never: no restart; container Terminated (exit 0 here
+	// because of the trap) and pod Succeeded"
+	"052-poststart-failure/variant-1": func(base *conformance.Scenario) *conformance.Scenario {
+		sc := variantOf(base, "052-poststart-failure/variant-1-Never")
+		sc.Pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+		sc.Expect = conformance.Expect{
+			TimeoutSeconds: base.Expect.TimeoutSeconds,
+			MarksPresent:   []string{"main:prestop"},
+			Containers:     map[string]conformance.ContainerFacts{"main": {Attempts: ptr(1), ExitCode: ptr(int32(0)), Started: ptr(false)}},
+			Pod:            &conformance.PodFacts{Phase: "Succeeded"},
+		}
+		return sc
+	},
+	// "second run exits 3 (not in rule) -> no restart, pod Failed, restarts 1"
+	"064-container-restart-rules/variant-1": func(base *conformance.Scenario) *conformance.Scenario {
+		sc := variantOf(base, "064-container-restart-rules/variant-1-exit-3")
+		c := &sc.Pod.Spec.Containers[0]
+		c.Command = []string{"sh", "-c", strings.Replace(c.Command[2], "exit 0", "exit 3", 1)}
+		sc.Expect.Containers = map[string]conformance.ContainerFacts{"trainer": {Restarts: ptr(int32(1)), ExitCode: ptr(int32(3)), LastExitCode: ptr(int32(42))}}
+		sc.Expect.Pod = &conformance.PodFacts{Phase: "Failed"}
+		return sc
+	},
+	// "gate disabled -> the API drops restartPolicy and restartPolicyRules
+	// (see 061); exit 42 is final -> pod Failed"
+	"064-container-restart-rules/variant-2": func(base *conformance.Scenario) *conformance.Scenario {
+		sc := variantOf(base, "064-container-restart-rules/variant-2-gate-off")
+		c := &sc.Pod.Spec.Containers[0]
+		c.RestartPolicy, c.RestartPolicyRules = nil, nil
+		sc.Expect = conformance.Expect{
+			TimeoutSeconds: base.Expect.TimeoutSeconds,
+			FeatureGates:   map[string]bool{"ContainerRestartRules": false},
+			Containers:     map[string]conformance.ContainerFacts{"trainer": {Restarts: ptr(int32(0)), ExitCode: ptr(int32(42))}},
+			Pod:            &conformance.PodFacts{Phase: "Failed"},
+		}
+		return sc
+	},
+}
+
+// variantOf copies base under a new name.
+func variantOf(base *conformance.Scenario, name string) *conformance.Scenario {
+	sc := *base
+	sc.Name, sc.Pod, sc.Expect.Variants = name, base.Pod.DeepCopy(), nil
+	return &sc
+}
+
+func ptr[T any](v T) *T { return &v }
+
 // knownFailures are scenarios that run but fail for a reason outside this
 // package; each names the reason. Keep it empty when possible.
 var knownFailures = map[string]string{}
@@ -86,8 +136,21 @@ func TestConformanceScenarios(t *testing.T) {
 	if len(scenarios) == 0 {
 		t.Fatalf("no scenarios in %s", catalog)
 	}
+	var all []*conformance.Scenario
 	var pending []string
 	for _, sc := range scenarios {
+		all = append(all, sc)
+		for i := range sc.Expect.Variants {
+			if v, why := sc.Variant(i); v != nil {
+				all = append(all, v)
+			} else if prose, ok := proseVariants[fmt.Sprintf("%s/variant-%d", sc.Name, i+1)]; ok {
+				all = append(all, prose(sc))
+			} else {
+				pending = append(pending, fmt.Sprintf("| %s/variant-%d | %s |", sc.Name, i+1, why))
+			}
+		}
+	}
+	for _, sc := range all {
 		reason := pendingReason(sc)
 		if reason != "" {
 			pending = append(pending, fmt.Sprintf("| %s | %s |", sc.Name, reason))
