@@ -66,10 +66,26 @@ type ProbeTarget struct {
 	Killing bool
 }
 
+// ProbeKind names a probe: Startup, Liveness or Readiness.
+type ProbeKind string
+
+// The three probes.
+const (
+	ProbeStartup   ProbeKind = "Startup"
+	ProbeLiveness  ProbeKind = "Liveness"
+	ProbeReadiness ProbeKind = "Readiness"
+)
+
 // ProbeResults are a container instance's cached probe results after
 // thresholds (SEMANTICS.md §4.2); ProbeNone means no result yet.
 type ProbeResults struct {
 	Startup, Liveness, Readiness lifecycle.ProbeResult
+	// Failed counts the failed probe runs of each kind since the instance
+	// started, and Output holds the latest failure's output; the worker
+	// emits one Unhealthy event per failed run ("Liveness probe failed:
+	// OUTPUT"), aggregated like the kubelet's.
+	Failed map[ProbeKind]int
+	Output map[ProbeKind]string
 }
 
 // Prober runs probes outside the worker and caches their results. The

@@ -2,9 +2,11 @@ package podworker_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"testing/synctest"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -56,12 +58,14 @@ func TestProberSeam(t *testing.T) {
 		if first == "" {
 			t.Fatalf("the worker did not ask the prober to probe main")
 		}
-		prober.Set("main", "readiness", lifecycle.ProbeSuccess)
+		prober.Fail("main", podworker.ProbeReadiness, "not yet")
+		prober.Fail("main", podworker.ProbeReadiness, "not yet")
+		prober.Set("main", podworker.ProbeReadiness, lifecycle.ProbeSuccess)
 		synctest.Wait()
 		if !ready() {
 			t.Fatalf("not ready after readiness success: %+v", w.Status().ContainerStatuses)
 		}
-		prober.Set("main", "liveness", lifecycle.ProbeFailure)
+		prober.Set("main", podworker.ProbeLiveness, lifecycle.ProbeFailure)
 		synctest.Wait()
 		rec := w.Record()
 		attempts := rec.Containers[0].Attempts
@@ -82,6 +86,15 @@ func TestProberSeam(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no Killing event with the liveness message; events %v", store.Events())
+		}
+		var unhealthy []string
+		for _, e := range store.Events() {
+			if e.Reason == podworker.EventUnhealthy {
+				unhealthy = append(unhealthy, fmt.Sprintf("%s %s: %s (x%d)", e.Type, e.InvolvedObject.FieldPath, e.Message, e.Count))
+			}
+		}
+		if diff := cmp.Diff([]string{"Warning spec.containers{main}: Readiness probe failed: not yet (x2)"}, unhealthy); diff != "" {
+			t.Errorf("Unhealthy events (-want +got):\n%s", diff)
 		}
 		if tr := attempts[0].ReadyTransitions; len(tr) == 0 || !tr[0].Ready {
 			t.Errorf("first attempt ready transitions %+v, want it to have become ready", tr)

@@ -3,6 +3,7 @@ package podworker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -143,10 +144,29 @@ func (w *Worker) observe(ctx context.Context, now time.Time) error {
 			if a.State == lifecycle.AttemptRunning {
 				r := w.prober.Results(a.ID)
 				a.Startup, a.Liveness, a.Readiness = r.Startup, r.Liveness, r.Readiness
+				w.unhealthyEvents(ctx, co, a.ID, r)
 			}
 		}
 	}
 	return nil
+}
+
+// unhealthyEvents emits one Unhealthy event per probe failure not yet
+// reported for the instance id.
+func (w *Worker) unhealthyEvents(ctx context.Context, co *lifecycle.ContainerObservation, id string, r ProbeResults) {
+	name := ""
+	for n, c := range w.obs.Containers {
+		if c == co {
+			name = n
+		}
+	}
+	for _, kind := range []ProbeKind{ProbeStartup, ProbeLiveness, ProbeReadiness} {
+		key := id + "/" + string(kind)
+		for w.probeFailures[key] < r.Failed[kind] {
+			w.probeFailures[key]++
+			w.event(ctx, name, corev1.EventTypeWarning, EventUnhealthy, fmt.Sprintf("%s probe failed: %s", kind, r.Output[kind]))
+		}
+	}
 }
 
 // applyRuntimeStatus copies what the runtime reports into an attempt.

@@ -75,6 +75,8 @@ type Worker struct {
 	record   Record
 	// backOffSeen marks attempts for which a BackOff event was emitted.
 	backOffSeen map[string]bool
+	// probeFailures counts the Unhealthy events emitted per instance/kind.
+	probeFailures map[string]int
 	// watched holds the container IDs with a WaitContainer goroutine.
 	watched map[string]bool
 	// hookCancel cancels running hook goroutines by container ID.
@@ -110,14 +112,15 @@ func New(cfg Config) *Worker {
 		pod: pod, rt: cfg.Runtime, images: cfg.Images, hooks: cfg.Hooks, prober: cfg.Prober,
 		store: cfg.Store, clock: cfg.Clock, node: node, logDir: cfg.LogDir,
 		cms: cfg.ConfigMaps, secrets: cfg.Secrets, planFn: cfg.Plan, statusFn: cfg.Status,
-		log:         log.With("pod", pod.Namespace+"/"+pod.Name),
-		obs:         lifecycle.Observed{Settings: cfg.Settings, Containers: map[string]*lifecycle.ContainerObservation{}},
-		backOffSeen: map[string]bool{},
-		watched:     map[string]bool{},
-		hookCancel:  map[string]context.CancelFunc{},
-		events:      make(chan Event, 16),
-		deletes:     make(chan *int64, 4),
-		done:        make(chan struct{}),
+		log:           log.With("pod", pod.Namespace+"/"+pod.Name),
+		obs:           lifecycle.Observed{Settings: cfg.Settings, Containers: map[string]*lifecycle.ContainerObservation{}},
+		backOffSeen:   map[string]bool{},
+		probeFailures: map[string]int{},
+		watched:       map[string]bool{},
+		hookCancel:    map[string]context.CancelFunc{},
+		events:        make(chan Event, 16),
+		deletes:       make(chan *int64, 4),
+		done:          make(chan struct{}),
 	}
 	if w.obs.Settings.MaxContainerRestartPeriod == 0 {
 		w.obs.Settings.MaxContainerRestartPeriod = lifecycle.MaxBackoff

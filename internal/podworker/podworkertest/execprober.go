@@ -2,6 +2,7 @@ package podworkertest
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -19,8 +20,9 @@ var _ podworker.Prober = (*ExecProber)(nil)
 // exec probes through Runtime.ExecSync on a clock with the kubelet's
 // mechanics (SEMANTICS.md §4.2: initial results, initialDelaySeconds,
 // periodSeconds, timeoutSeconds, success and failure thresholds, startup
-// before liveness and readiness, only readiness while killing). httpGet,
-// tcpSocket and grpc probes never report. It emits no Unhealthy events.
+// before liveness and readiness, only readiness while killing), counting
+// failed runs for the worker's Unhealthy events. httpGet, tcpSocket and
+// grpc probes never report.
 // Close stops its goroutines and waits for them.
 type ExecProber struct {
 	rt    runtime.Runtime
@@ -146,9 +148,12 @@ func (p *ExecProber) loop(ctx context.Context, t podworker.ProbeTarget, probe *c
 		if kind != "startup" && !started {
 			continue
 		}
-		ok := p.probeOnce(ctx, t.ContainerID, probe, timeout)
+		ok, output := p.probeOnce(ctx, t.ContainerID, probe, timeout)
 		if ctx.Err() != nil {
 			return
+		}
+		if !ok {
+			p.failed(t.ContainerID, kind, output)
 		}
 		if ok {
 			successes, failures = successes+1, 0
@@ -167,13 +172,41 @@ func (p *ExecProber) loop(ctx context.Context, t podworker.ProbeTarget, probe *c
 	}
 }
 
-// probeOnce runs an exec probe; other handlers never succeed here.
-func (p *ExecProber) probeOnce(ctx context.Context, id string, probe *corev1.Probe, timeout time.Duration) bool {
+// probeOnce runs an exec probe and returns its success and output;
+// other handlers never succeed here.
+func (p *ExecProber) probeOnce(ctx context.Context, id string, probe *corev1.Probe, timeout time.Duration) (bool, string) {
 	if probe.Exec == nil {
-		return false
+		return false, "only exec probes are supported by this stand-in"
 	}
 	res, err := p.rt.ExecSync(ctx, id, probe.Exec.Command, timeout)
-	return err == nil && res.ExitCode == 0
+	if err != nil {
+		return false, err.Error()
+	}
+	return res.ExitCode == 0, string(res.Stdout) + string(res.Stderr)
+}
+
+// kindOf maps the loop's probe names to ProbeKinds.
+var kindOf = map[string]podworker.ProbeKind{
+	"startup": podworker.ProbeStartup, "liveness": podworker.ProbeLiveness, "readiness": podworker.ProbeReadiness,
+}
+
+// failed counts a failed run of a probe and signals Updates.
+func (p *ExecProber) failed(id, kind, output string) {
+	p.mu.Lock()
+	res := p.results[id]
+	failed, out := maps.Clone(res.Failed), maps.Clone(res.Output)
+	if failed == nil {
+		failed, out = map[podworker.ProbeKind]int{}, map[podworker.ProbeKind]string{}
+	}
+	failed[kindOf[kind]]++
+	out[kindOf[kind]] = output
+	res.Failed, res.Output = failed, out
+	p.results[id] = res
+	p.mu.Unlock()
+	select {
+	case p.updates <- struct{}{}:
+	default:
+	}
 }
 
 // set caches a result and signals Updates when it changed.
@@ -191,7 +224,7 @@ func (p *ExecProber) set(id, kind string, r lifecycle.ProbeResult) {
 	}
 	p.results[id] = res
 	p.mu.Unlock()
-	if res != old {
+	if res.Startup != old.Startup || res.Liveness != old.Liveness || res.Readiness != old.Readiness {
 		select {
 		case p.updates <- struct{}{}:
 		default:

@@ -1,6 +1,7 @@
 package podworkertest
 
 import (
+	"maps"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,18 +40,39 @@ func (p *Prober) Track(pod *corev1.Pod, targets []podworker.ProbeTarget) {
 
 // Set sets one result of the current instance of container and signals
 // Updates.
-func (p *Prober) Set(container string, kind string, r lifecycle.ProbeResult) {
+func (p *Prober) Set(container string, kind podworker.ProbeKind, r lifecycle.ProbeResult) {
+	p.update(container, func(res *podworker.ProbeResults) {
+		switch kind {
+		case podworker.ProbeStartup:
+			res.Startup = r
+		case podworker.ProbeLiveness:
+			res.Liveness = r
+		case podworker.ProbeReadiness:
+			res.Readiness = r
+		}
+	})
+}
+
+// Fail counts one failed run of a probe of the current instance of
+// container with its output (an Unhealthy event) and signals Updates.
+func (p *Prober) Fail(container string, kind podworker.ProbeKind, output string) {
+	p.update(container, func(res *podworker.ProbeResults) {
+		failed, out := maps.Clone(res.Failed), maps.Clone(res.Output)
+		if failed == nil {
+			failed, out = map[podworker.ProbeKind]int{}, map[podworker.ProbeKind]string{}
+		}
+		failed[kind]++
+		out[kind] = output
+		res.Failed, res.Output = failed, out
+	})
+}
+
+// update changes the results of container's current instance.
+func (p *Prober) update(container string, fn func(*podworker.ProbeResults)) {
 	p.mu.Lock()
 	id := p.targets[container]
 	res := p.results[id]
-	switch kind {
-	case "startup":
-		res.Startup = r
-	case "liveness":
-		res.Liveness = r
-	case "readiness":
-		res.Readiness = r
-	}
+	fn(&res)
 	p.results[id] = res
 	p.mu.Unlock()
 	select {
