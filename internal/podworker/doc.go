@@ -50,6 +50,10 @@
 //	    finishedAt, exitCode, signal, reason, message
 //	    killedFor             why the executor killed it (PodTermination,
 //	                          LivenessProbe, StartupProbe, PostStartHook)
+//	    kill                  {startedAt, graceSeconds, preStop, signaledAt,
+//	                           killedAt}: the steps of that kill
+//	    postStart             {state, startedAt, doneAt, message}; preStop
+//	                          has the same shape
 //	statusHistory[]           one entry per change of the status
 //	  at, phase, reason
 //	  conditions[]            {type, status, reason, message}

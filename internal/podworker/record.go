@@ -59,8 +59,42 @@ type AttemptRecord struct {
 	Signal   int    `json:"signal,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 	Message  string `json:"message,omitempty"`
-	// KilledFor is why the executor killed the instance, if it did.
-	KilledFor string `json:"killedFor,omitempty"`
+	// KilledFor is why the executor killed the instance, if it did;
+	// Kill has the steps of that kill.
+	KilledFor string      `json:"killedFor,omitempty"`
+	Kill      *KillRecord `json:"kill,omitempty"`
+	// PostStart is the postStart hook's run, if the container has one.
+	PostStart *HookRecord `json:"postStart,omitempty"`
+}
+
+// KillRecord is the progress of killing one instance (SEMANTICS.md §6.3).
+type KillRecord struct {
+	// StartedAt is when the kill began (the Killing event); Grace its
+	// budget in seconds.
+	StartedAt    time.Time   `json:"startedAt"`
+	GraceSeconds float64     `json:"graceSeconds"`
+	PreStop      *HookRecord `json:"preStop,omitempty"`
+	// SignaledAt is when the stop signal was sent, KilledAt when SIGKILL
+	// was (absent if the process exited before).
+	SignaledAt *time.Time `json:"signaledAt,omitempty"`
+	KilledAt   *time.Time `json:"killedAt,omitempty"`
+}
+
+// HookRecord is one run of a lifecycle hook.
+type HookRecord struct {
+	// State is Running, Succeeded or Failed.
+	State     lifecycle.HookState `json:"state"`
+	StartedAt time.Time           `json:"startedAt"`
+	DoneAt    *time.Time          `json:"doneAt,omitempty"`
+	Message   string              `json:"message,omitempty"`
+}
+
+// hookRecord renders a hook's progress; nil if it never ran.
+func hookRecord(h lifecycle.HookProgress) *HookRecord {
+	if h.State == lifecycle.HookNotRun {
+		return nil
+	}
+	return &HookRecord{State: h.State, StartedAt: h.StartedAt, DoneAt: timePtr(h.DoneAt), Message: h.Message}
 }
 
 // ReadyTransition is one change of a container's ready flag.
@@ -146,9 +180,12 @@ func buildContainers(pod *corev1.Pod, obs *lifecycle.Observed) []ContainerRecord
 				code := a.ExitCode
 				ar.ExitCode = &code
 			}
-			if a.Kill != nil {
-				ar.KilledFor = string(a.Kill.Reason)
+			if k := a.Kill; k != nil {
+				ar.KilledFor = string(k.Reason)
+				ar.Kill = &KillRecord{StartedAt: k.StartedAt, GraceSeconds: k.Grace.Seconds(), PreStop: hookRecord(k.PreStop),
+					SignaledAt: timePtr(k.SignaledAt), KilledAt: timePtr(k.KilledAt)}
 			}
+			ar.PostStart = hookRecord(a.PostStart)
 			cr.Attempts = append(cr.Attempts, ar)
 		}
 		out = append(out, cr)

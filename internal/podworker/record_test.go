@@ -27,17 +27,21 @@ func TestRecordJSONGolden(t *testing.T) {
 		[]corev1.Container{busybox("init", "sleep 1; exit 0"), side},
 		busybox("main", "sleep 2; if [ -f /tmp/x ]; then exit 0; fi; exit 3"))
 	s := newStepWorld(t, pod, nil)
+	grace := int64(2)
 	for _, step := range []struct {
 		at time.Duration
 		ev podworker.EventKind
 	}{
 		{0, podworker.EventStart},
-		{time.Second, podworker.EventExit},     // init done: sidecar, main start
-		{3 * time.Second, podworker.EventExit}, // main exits 3: restarted at once
-		{5 * time.Second, podworker.EventExit}, // exits 3 again: back-off 10 s
-		{15 * time.Second, podworker.EventTimer},
+		{time.Second, podworker.EventExit},        // init done: sidecar, main start
+		{3 * time.Second, podworker.EventExit},    // main exits 3: restarted at once
+		{5 * time.Second, podworker.EventExit},    // exits 3 again: back-off 10 s
+		{15 * time.Second, podworker.EventTimer},  // third instance
+		{16 * time.Second, podworker.EventDelete}, // grace 2: SIGTERM to main
+		{18 * time.Second, podworker.EventTimer},  // SIGKILL main, SIGTERM sidecar
+		{18 * time.Second, podworker.EventExit},   // sidecar exited: done
 	} {
-		s.step(t, step.at, podworker.Event{Kind: step.ev})
+		s.step(t, step.at, podworker.Event{Kind: step.ev, Grace: &grace})
 	}
 	got, err := json.MarshalIndent(s.w.Record(), "", "  ")
 	if err != nil {

@@ -272,6 +272,8 @@ func cloneRecord(r Record) Record {
 		c.Attempts = append([]AttemptRecord(nil), c.Attempts...)
 		out.Containers[i] = c
 	}
+	// Kill and PostStart are rebuilt on every publish, never modified in
+	// place, so sharing them is safe.
 	out.StatusHistory = append([]StatusChange(nil), r.StatusHistory...)
 	out.Events = append([]EventRecord(nil), r.Events...)
 	return out
