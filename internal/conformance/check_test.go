@@ -236,3 +236,19 @@ func TestVariants(t *testing.T) {
 		t.Errorf("the variant changed the base scenario's actions")
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	got := Describe(sampleRecord().Record)
+	for _, want := range []string{
+		"pod /p deleted +10.000s gone +26.000s",
+		"main#2 (regular): start +22.000s started - exit +25.000s code 0 Completed",
+		"+26.000s Succeeded Completed 0/2 1 (4s ago)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Describe output lacks %q:\n%s", want, got)
+		}
+	}
+	if Describe(nil) != "(no run record)" {
+		t.Errorf("Describe(nil) = %q", Describe(nil))
+	}
+}

@@ -171,7 +171,7 @@ func TestConformanceScenarios(t *testing.T) {
 				t.Error(f)
 			}
 			if t.Failed() {
-				t.Log(describeRecord(obs.Record))
+				t.Log(conformance.Describe(obs.Record))
 			}
 		})
 	}
@@ -294,33 +294,6 @@ func anyPending(done []bool, actions []conformance.Action, o *conformance.Observ
 		}
 	}
 	return false
-}
-
-// describeRecord prints the attempts and status history compactly for a
-// failing scenario.
-func describeRecord(r *podworker.Record) string {
-	var b strings.Builder
-	ts := func(t *time.Time) string {
-		if t == nil {
-			return "-"
-		}
-		return t.Sub(*r.StartTime).String()
-	}
-	for _, c := range r.Containers {
-		for _, a := range c.Attempts {
-			code := "-"
-			if a.ExitCode != nil {
-				code = fmt.Sprint(*a.ExitCode)
-			}
-			fmt.Fprintf(&b, "%s#%d (%s): start %s started %s exit %s code %s %s %s\n", c.Name, a.Attempt+1, c.Kind,
-				ts(a.StartedAt), ts(a.StartedTrueAt), ts(a.FinishedAt), code, a.Reason, a.KilledFor)
-		}
-	}
-	for _, s := range r.StatusHistory {
-		at := s.At
-		fmt.Fprintf(&b, "%s %s %s %s %s\n", ts(&at), s.Phase, s.Columns.Status, s.Columns.Ready, s.Columns.Restarts)
-	}
-	return b.String()
 }
 
 // TestScenarioHarnessCatchesAnEagerPlanner runs 001 with a planner that
