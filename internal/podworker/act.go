@@ -207,7 +207,7 @@ func (w *Worker) pullBackOff(ctx context.Context, now time.Time) {
 		}
 		if waiting, _ := lifecycle.ImagePullBackOff(co.ImagePullBackoff, co.ImagePullBackoff.LastUpdate, now); waiting {
 			sf.Reason = runtime.ReasonImagePullBackOff
-			sf.Message = msgPullBackOff(imageOf(w.pod, name))
+			sf.Message = msgPullBackOff(imageOf(w.pod, name)) + ": " + runtime.ReasonErrImagePull + ": " + sf.Message
 			w.event(ctx, name, corev1.EventTypeNormal, EventBackOff, msgPullBackOff(imageOf(w.pod, name)))
 			w.event(ctx, name, corev1.EventTypeWarning, EventFailed, msgError(runtime.ReasonImagePullBackOff))
 		}

@@ -28,6 +28,7 @@ const (
 	EventFailedPostStartHook = "FailedPostStartHook"
 	EventFailedPreStopHook   = "FailedPreStopHook"
 	EventDeadlineExceeded    = "DeadlineExceeded"
+	EventInspectFailed       = "InspectFailed"
 )
 
 // eventKey identifies events that aggregate into one (client-go's
@@ -148,8 +149,8 @@ func msgPresent(image string) string {
 func msgNeverPull(image string) string {
 	return fmt.Sprintf("Container image %q is not present with pull policy of Never", image)
 }
-func msgPullFailed(image string, err error) string {
-	return fmt.Sprintf("Failed to pull image %q: %v", image, err)
+func msgPullFailed(image, text string) string {
+	return fmt.Sprintf("Failed to pull image %q: %s", image, text)
 }
 func msgPullBackOff(image string) string { return fmt.Sprintf("Back-off pulling image %q", image) }
 func msgError(reason string) string      { return "Error: " + reason }

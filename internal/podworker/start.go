@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podrun/podrun/internal/image"
 	"github.com/podrun/podrun/internal/lifecycle"
 	"github.com/podrun/podrun/internal/runtime"
 )
@@ -95,18 +96,18 @@ func (w *Worker) pullImage(ctx context.Context, c *corev1.Container, co *lifecyc
 	resolved, pulled, err := w.images.EnsureImage(ctx, c.Image, policy, w.pullSecrets())
 	end := w.clock.Now()
 	if err != nil {
-		se := startErrorOf(err, runtime.ReasonErrImagePull)
-		switch se.Reason {
+		reason, text := pullFailure(err)
+		switch reason {
 		case runtime.ReasonErrImageNeverPull:
 			w.eventAt(ctx, end, c.Name, corev1.EventTypeWarning, EventErrImageNeverPull, msgNeverPull(c.Image))
 		case runtime.ReasonInvalidImageName:
-			w.eventAt(ctx, end, c.Name, corev1.EventTypeWarning, "InspectFailed", fmt.Sprintf("Failed to apply default image tag %q: %s", c.Image, se.Message))
+			w.eventAt(ctx, end, c.Name, corev1.EventTypeWarning, EventInspectFailed, text)
 		default:
 			w.eventAt(ctx, start, c.Name, corev1.EventTypeNormal, EventPulling, msgPulling(c.Image))
-			w.eventAt(ctx, end, c.Name, corev1.EventTypeWarning, EventFailed, msgPullFailed(c.Image, se))
+			w.eventAt(ctx, end, c.Name, corev1.EventTypeWarning, EventFailed, msgPullFailed(c.Image, text))
 			co.ImagePullBackoff = lifecycle.NextImagePullBackoff(co.ImagePullBackoff, end)
 		}
-		w.startFailed(ctx, co, c.Name, se.Reason, se.Message)
+		w.startFailed(ctx, co, c.Name, reason, text)
 		return "", false
 	}
 	if pulled {
@@ -124,6 +125,24 @@ func (w *Worker) pullImage(ctx context.Context, c *corev1.Container, co *lifecyc
 		resolved = c.Image
 	}
 	return resolved, true
+}
+
+// pullFailure classifies an Images error: the reason from a
+// *runtime.StartError or from the image store's error kinds
+// (image.Reason), ErrImagePull otherwise, and the error's own text.
+func pullFailure(err error) (reason, text string) {
+	var se *runtime.StartError
+	if errors.As(err, &se) {
+		text = se.Message
+		if se.Err != nil {
+			text += ": " + se.Err.Error()
+		}
+		return se.Reason, text
+	}
+	if r := image.Reason(err); r != "" {
+		return r, err.Error()
+	}
+	return runtime.ReasonErrImagePull, err.Error()
 }
 
 // startFailed records a failed start and emits the kubelet's Failed event.

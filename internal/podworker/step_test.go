@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/podrun/podrun/internal/image"
 	"github.com/podrun/podrun/internal/lifecycle"
 	"github.com/podrun/podrun/internal/manifest"
 	"github.com/podrun/podrun/internal/podworker"
@@ -34,7 +35,16 @@ type stepWorld struct {
 	w      *podworker.Worker
 }
 
-func newStepWorld(t *testing.T, pod *corev1.Pod, script fake.Script) *stepWorld {
+// imagesFunc is a podworker.Images from a function.
+type imagesFunc func(ref string) (string, bool, error)
+
+func (f imagesFunc) EnsureImage(ctx context.Context, ref string, policy corev1.PullPolicy, secrets []*corev1.Secret) (string, bool, error) {
+	return f(ref)
+}
+
+// newStepWorld builds a step-driven worker; images (optional) replaces the
+// default podworkertest.Images with busybox:1.37 present.
+func newStepWorld(t *testing.T, pod *corev1.Pod, script fake.Script, images ...podworker.Images) *stepWorld {
 	t.Helper()
 	manifest.DefaultPod(pod)
 	if pod.UID == "" {
@@ -42,8 +52,12 @@ func newStepWorld(t *testing.T, pod *corev1.Pod, script fake.Script) *stepWorld 
 	}
 	clk := clocktesting.NewFakeClock(t0)
 	s := &stepWorld{clk: clk, rt: fake.New(clk, script), images: podworkertest.NewImages("busybox:1.37"), store: podworkertest.NewMemoryStore()}
+	var im podworker.Images = s.images
+	if len(images) > 0 && images[0] != nil {
+		im = images[0]
+	}
 	s.w = podworker.New(podworker.Config{
-		Pod: pod, Runtime: s.rt, Images: s.images, Store: s.store, Clock: clk,
+		Pod: pod, Runtime: s.rt, Images: im, Store: s.store, Clock: clk,
 		Settings: lifecycle.DefaultSettings(), NodeName: "node-1", LogDir: t.TempDir(),
 	})
 	t.Cleanup(s.w.Stop)
@@ -158,6 +172,7 @@ func TestStepStartFailures(t *testing.T) {
 		name       string
 		container  corev1.Container
 		script     fake.Script
+		images     podworker.Images // nil: the stepWorld's
 		inject     error
 		wantReason string
 		wantPhase  corev1.PodPhase // Pending unless set
@@ -169,10 +184,22 @@ func TestStepStartFailures(t *testing.T) {
 			wantReason: "ImagePullBackOff",
 			wantEvents: []string{
 				`Normal Pulling spec.containers{c}: Pulling image "busybox:nope"`,
-				`Warning Failed spec.containers{c}: Failed to pull image "busybox:nope": ErrImagePull: failed to pull and unpack image "busybox:nope": busybox:nope: not found`,
+				`Warning Failed spec.containers{c}: Failed to pull image "busybox:nope": failed to pull and unpack image "busybox:nope": failed to resolve reference "busybox:nope": busybox:nope: not found`,
 				"Warning Failed spec.containers{c}: Error: ErrImagePull",
 				`Normal BackOff spec.containers{c}: Back-off pulling image "busybox:nope"`,
 				"Warning Failed spec.containers{c}: Error: ImagePullBackOff",
+			},
+		},
+		{
+			name:      "image store error kinds: never pull",
+			container: corev1.Container{Name: "c", Image: "busybox:1.36", ImagePullPolicy: corev1.PullNever, Command: []string{"true"}},
+			images: imagesFunc(func(ref string) (string, bool, error) {
+				return "", false, fmt.Errorf("Container image %q is not present with pull policy of Never: %w", ref, image.ErrImageNeverPull)
+			}),
+			wantReason: runtime.ReasonErrImageNeverPull,
+			wantEvents: []string{
+				`Warning ErrImageNeverPull spec.containers{c}: Container image "busybox:1.36" is not present with pull policy of Never`,
+				"Warning Failed spec.containers{c}: Error: ErrImageNeverPull",
 			},
 		},
 		{
@@ -210,7 +237,7 @@ func TestStepStartFailures(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStepWorld(t, podOf("p", corev1.RestartPolicyNever, nil, tc.container), tc.script)
+			s := newStepWorld(t, podOf("p", corev1.RestartPolicyNever, nil, tc.container), tc.script, tc.images)
 			if tc.inject != nil {
 				s.rt.InjectError("CreateContainer", tc.inject)
 			}
@@ -227,6 +254,12 @@ func TestStepStartFailures(t *testing.T) {
 			}
 			if reason != tc.wantReason {
 				t.Errorf("container status = %+v, want reason %s", st.ContainerStatuses, tc.wantReason)
+			}
+			if reason == runtime.ReasonImagePullBackOff {
+				want := `Back-off pulling image "busybox:nope": ErrImagePull: failed to pull and unpack image "busybox:nope": failed to resolve reference "busybox:nope": busybox:nope: not found`
+				if got := st.ContainerStatuses[0].State.Waiting.Message; got != want {
+					t.Errorf("waiting message %q, want %q (the kubelet's shape)", got, want)
+				}
 			}
 			wantPhase := tc.wantPhase
 			if wantPhase == "" {

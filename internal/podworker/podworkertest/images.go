@@ -65,7 +65,7 @@ func (im *Images) EnsureImage(ctx context.Context, ref string, policy corev1.Pul
 	im.pulls = append(im.pulls, ref)
 	if !im.registry[ref] {
 		return "", false, &runtime.StartError{Reason: runtime.ReasonErrImagePull,
-			Message: fmt.Sprintf("failed to pull and unpack image %q: %s: not found", ref, ref)}
+			Message: fmt.Sprintf("failed to pull and unpack image %q: failed to resolve reference %q: %s: not found", ref, ref, ref)}
 	}
 	im.present[ref] = true
 	return ref, true, nil
