@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	goruntime "runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podrun/podrun/internal/lifecycle"
 	"github.com/podrun/podrun/internal/manifest"
@@ -206,3 +208,48 @@ func TestPostStartFailure(t *testing.T) {
 		}
 	})
 }
+
+// TestRunOnFakeClock drives Run with clocktesting's fake clock instead of
+// a synctest bubble: the exit is seen only once the test steps the clock.
+func TestRunOnFakeClock(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 3, 17, 0, 0, 0, time.UTC))
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "fc", Namespace: "default", UID: "uid-fc"},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{shC("main", "sleep 5; exit 0")}}}
+	manifest.DefaultPod(pod)
+	w := podworker.New(podworker.Config{
+		Pod: pod, Runtime: fake.New(clk, nil), Images: podworkertest.NewImages("busybox"),
+		Store: podworkertest.NewMemoryStore(), Clock: clk, Settings: lifecycle.DefaultSettings(),
+	})
+	errc := make(chan error, 1)
+	go func() { errc <- w.Run(context.Background()) }()
+	// Wait (in real time, bounded) until the worker waits on the clock for
+	// the container's exit.
+	deadline := time.Now().Add(10 * time.Second)
+	for !clk.HasWaiters() {
+		if time.Now().After(deadline) {
+			t.Fatal("the worker never waited on the clock")
+		}
+		runtimeGosched()
+	}
+	select {
+	case <-w.Done():
+		t.Fatalf("the pod finished before the clock moved: %+v", w.Status())
+	default:
+	}
+	clk.Step(5 * time.Second)
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the pod did not finish after the clock passed the exit: %+v", w.Status())
+	}
+	if got := w.Status().Phase; got != corev1.PodSucceeded {
+		t.Errorf("phase %s, want Succeeded", got)
+	}
+}
+
+// runtimeGosched yields to the worker's goroutines while the test polls
+// the fake clock for waiters.
+func runtimeGosched() { goruntime.Gosched() }

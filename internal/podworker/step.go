@@ -90,6 +90,7 @@ func (w *Worker) apply(ctx context.Context, ev Event, now time.Time) {
 			}
 			grace = &g
 		}
+		w.mu.Lock() // Pod() reads w.pod from other goroutines
 		if w.pod.DeletionTimestamp == nil {
 			t := metav1.NewTime(now)
 			w.pod.DeletionTimestamp = &t
@@ -99,6 +100,7 @@ func (w *Worker) apply(ctx context.Context, ev Event, now time.Time) {
 			g := *grace
 			w.pod.DeletionGracePeriodSeconds = &g
 		}
+		w.mu.Unlock()
 	case EventHookDone:
 		w.hookDone(ev, now)
 	case EventExit:

@@ -178,8 +178,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		if !w.wakeAt.IsZero() {
 			d := w.wakeAt.Sub(w.clock.Now())
-			if d < 0 {
-				d = 0
+			if d <= 0 {
+				// Already due: step again at once (a fake clock would not
+				// fire a zero timer until stepped).
+				ev = Event{Kind: EventTimer}
+				continue
 			}
 			timer = w.clock.NewTimer(d)
 			fire = timer.C()
