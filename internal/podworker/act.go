@@ -16,16 +16,19 @@ import (
 // act performs the actions of one decision in order, recording each
 // effect in w.obs (lifecycle/decision.go). It stops early after a start
 // that left a postStart hook running or that failed: the planner decides
-// again with that knowledge (R1.1).
-func (w *Worker) act(ctx context.Context, actions []lifecycle.Action, now time.Time) {
+// again with that knowledge (R1.1). It returns false when the sandbox
+// could not be created: nothing can progress until a retry.
+func (w *Worker) act(ctx context.Context, actions []lifecycle.Action, now time.Time) bool {
 	for _, a := range actions {
 		w.log.Debug("action", "action", a.String())
 		switch a.Kind {
 		case lifecycle.CreateSandbox:
-			w.createSandbox(ctx, now)
+			if !w.createSandbox(ctx, now) {
+				return false
+			}
 		case lifecycle.StartContainer:
 			if !w.startContainer(ctx, a.Container) {
-				return
+				return true
 			}
 		case lifecycle.BeginTermination:
 			w.obs.Termination = &lifecycle.Termination{Reason: lifecycle.TerminationReason(a.Reason), StartedAt: now, Grace: a.Grace}
@@ -65,22 +68,26 @@ func (w *Worker) act(ctx context.Context, actions []lifecycle.Action, now time.T
 			w.log.Error("unknown action", "action", a.String())
 		}
 	}
+	return true
 }
 
-// createSandbox creates the pod sandbox and records it.
-func (w *Worker) createSandbox(ctx context.Context, now time.Time) {
+// createSandbox creates the pod sandbox and records it; a failure is the
+// kubelet's FailedCreatePodSandBox event.
+func (w *Worker) createSandbox(ctx context.Context, now time.Time) bool {
 	id, err := w.rt.RunPodSandbox(ctx, runtime.SandboxConfig{
 		Pod: w.pod, LogDir: w.podLogDir(), ConfigMaps: w.cms, Secrets: w.secrets,
 	})
 	if err != nil {
 		w.log.Error("create sandbox", "err", err)
-		return
+		w.event(ctx, "", corev1.EventTypeWarning, EventFailedCreatePodSandBox, "Failed to create pod sandbox: "+err.Error())
+		return false
 	}
 	sb := &lifecycle.SandboxObservation{ID: id, Ready: true, CreatedAt: now}
 	if st, err := w.rt.PodSandboxStatus(ctx, id); err == nil {
 		sb.IP, sb.Ready = st.IP, st.Ready
 	}
 	w.obs.Sandbox = sb
+	return true
 }
 
 // runPreStop starts the container's preStop hook in a goroutine owned by

@@ -15,20 +15,21 @@ import (
 
 // Event reasons the worker emits, as the kubelet's (pkg/kubelet/events).
 const (
-	EventScheduled           = "Scheduled"
-	EventPulling             = "Pulling"
-	EventPulled              = "Pulled"
-	EventFailed              = "Failed"
-	EventBackOff             = "BackOff"
-	EventErrImageNeverPull   = "ErrImageNeverPull"
-	EventCreated             = "Created"
-	EventStarted             = "Started"
-	EventKilling             = "Killing"
-	EventUnhealthy           = "Unhealthy"
-	EventFailedPostStartHook = "FailedPostStartHook"
-	EventFailedPreStopHook   = "FailedPreStopHook"
-	EventDeadlineExceeded    = "DeadlineExceeded"
-	EventInspectFailed       = "InspectFailed"
+	EventScheduled              = "Scheduled"
+	EventPulling                = "Pulling"
+	EventPulled                 = "Pulled"
+	EventFailed                 = "Failed"
+	EventBackOff                = "BackOff"
+	EventErrImageNeverPull      = "ErrImageNeverPull"
+	EventCreated                = "Created"
+	EventStarted                = "Started"
+	EventKilling                = "Killing"
+	EventUnhealthy              = "Unhealthy"
+	EventFailedPostStartHook    = "FailedPostStartHook"
+	EventFailedPreStopHook      = "FailedPreStopHook"
+	EventDeadlineExceeded       = "DeadlineExceeded"
+	EventInspectFailed          = "InspectFailed"
+	EventFailedCreatePodSandBox = "FailedCreatePodSandBox"
 )
 
 // eventKey identifies events that aggregate into one (client-go's

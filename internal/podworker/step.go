@@ -72,7 +72,11 @@ func (w *Worker) step(ctx context.Context, ev Event) error {
 			w.log.Error("planner did not settle", "decision", d.String())
 			break
 		}
-		w.act(ctx, d.Actions, now)
+		if !w.act(ctx, d.Actions, now) {
+			// The pod worker retries a failed sync after a while.
+			w.wakeAt = now.Add(lifecycle.SyncRetryPeriod)
+			break
+		}
 	}
 	w.pullBackOff(ctx, now)
 	return w.publish(ctx, now)

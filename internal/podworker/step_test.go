@@ -300,3 +300,19 @@ func TestStepRetriesAfterInjectedStartError(t *testing.T) {
 		t.Errorf("%d StartContainer calls, want 2 (failed, retried): %s", starts, strings.Join(s.rt.CallNames(), "\n"))
 	}
 }
+
+func TestStepRetriesSandboxCreation(t *testing.T) {
+	s := newStepWorld(t, podOf("p", corev1.RestartPolicyNever, nil, busybox("c", "sleep 5")), nil)
+	s.rt.InjectError("RunPodSandbox", errors.New("netns: no space"))
+	s.step(t, 0, podworker.Event{Kind: podworker.EventStart})
+	if diff := cmp.Diff([]string{"Warning FailedCreatePodSandBox: Failed to create pod sandbox: netns: no space"}, s.events()[1:]); diff != "" {
+		t.Errorf("events after Scheduled (-want +got):\n%s", diff)
+	}
+	if s.w.Status().Phase != corev1.PodPending {
+		t.Errorf("phase %s, want Pending", s.w.Status().Phase)
+	}
+	s.step(t, lifecycle.SyncRetryPeriod, podworker.Event{Kind: podworker.EventTimer})
+	if st := s.w.Status().ContainerStatuses; len(st) != 1 || st[0].State.Running == nil {
+		t.Errorf("after the retry: %+v, want main running", st)
+	}
+}
