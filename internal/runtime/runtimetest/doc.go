@@ -24,6 +24,7 @@
 //   - A command that cannot be executed fails CreateContainer or
 //     StartContainer with a *runtime.StartError (reason
 //     CreateContainerError or RunContainerError).
-//   - Output reaches ContainerConfig.LogPath in the CRI log format.
+//   - Output reaches ContainerConfig.LogPath in the CRI log format, and
+//     the file outlives RemoveContainer (logs --previous).
 //   - RemovePodSandbox removes the sandbox and every container in it.
 package runtimetest

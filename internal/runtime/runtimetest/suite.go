@@ -48,6 +48,7 @@ func RunSuite(t *testing.T, newRuntime func(t *testing.T) Harness) {
 		{"SignalAndRemoveAreIdempotent", testIdempotent},
 		{"WaitReturnsAfterExit", testWait},
 		{"LogsWritten", testLogs},
+		{"LogsSurviveRemoval", testLogsSurviveRemoval},
 		{"ExecSync", testExec},
 		{"StartFailureIsStartError", testStartFailure},
 		{"RemovePodSandboxRemovesEverything", testRemoveSandbox},
@@ -352,6 +353,33 @@ func testLogs(t *testing.T, h Harness) {
 	}
 	if strings.Join(got, ",") != "hello,world" {
 		t.Errorf("log lines = %q, want [hello world]", got)
+	}
+}
+
+func testLogsSurviveRemoval(t *testing.T, h Harness) {
+	ctx := testCtx(t)
+	pod := newPod(t, h, "echo first; exit 1")
+	sb := sandboxFor(t, ctx, h, pod)
+	id := start(t, ctx, h, sb, pod, 0)
+	waitExit(t, ctx, h, id, 200*time.Millisecond, 5*time.Second)
+	if err := h.Runtime.RemoveContainer(ctx, id); err != nil {
+		t.Fatalf("RemoveContainer: %v", err)
+	}
+	pod.Spec.Containers[0].Command = []string{"sh", "-c", "echo second"}
+	id1, err := h.Runtime.CreateContainer(ctx, sb, containerCfg(h, pod, 0, 1))
+	if err != nil {
+		t.Fatalf("CreateContainer attempt 1: %v", err)
+	}
+	if err := h.Runtime.StartContainer(ctx, id1); err != nil {
+		t.Fatalf("StartContainer attempt 1: %v", err)
+	}
+	waitExit(t, ctx, h, id1, 200*time.Millisecond, 5*time.Second)
+	for attempt, want := range []string{"first", "second"} {
+		path := containerCfg(h, pod, 0, attempt).LogPath
+		data, err := os.ReadFile(path)
+		if err != nil || !strings.HasSuffix(strings.TrimSpace(string(data)), " stdout F "+want) {
+			t.Errorf("log of attempt %d (%s) = %q, %v; want the line %q (the previous instance's log outlives its removal)", attempt, path, data, err, want)
+		}
 	}
 }
 
