@@ -281,3 +281,29 @@ func TestConfigMapEnv(t *testing.T) {
 		t.Errorf("create with missing configmap: %v, want CreateContainerConfigError configmap \"cfg\" not found", err)
 	}
 }
+
+func TestNextChange(t *testing.T) {
+	w := newWorld(t, nil, sh("a", "sleep 5; exit 0"), sh("b", "trap 'sleep 2; exit 0' TERM; sleep 600 & wait"))
+	if got := w.rt.NextChange(); !got.IsZero() {
+		t.Errorf("NextChange with nothing running = %s, want zero", got)
+	}
+	w.start(t, 0)
+	b := w.start(t, 1)
+	if got := w.rt.NextChange(); !got.Equal(t0.Add(5 * time.Second)) {
+		t.Errorf("NextChange = %s, want +5s (a's exit)", got)
+	}
+	w.clk.SetTime(t0.Add(time.Second))
+	if err := w.rt.SignalContainer(context.Background(), b, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.rt.NextChange(); !got.Equal(t0.Add(3 * time.Second)) {
+		t.Errorf("NextChange after SIGTERM to b = %s, want +3s (b's trap ends)", got)
+	}
+	w.clk.SetTime(t0.Add(10 * time.Second))
+	if got := w.rt.NextChange(); !got.IsZero() {
+		t.Errorf("NextChange after every exit = %s, want zero", got)
+	}
+	if ids := w.rt.SandboxIDs(false); len(ids) != 1 || ids[0] != w.sb {
+		t.Errorf("SandboxIDs = %v, want [%s]", ids, w.sb)
+	}
+}
