@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// p4Result is the P4 measurement of one `podrun run -f` process driving
+// Pods pods at once.
+type p4Result struct {
+	Pods int
+	// HWM and RSS are VmHWM and VmRSS (bytes) at the end of the idle
+	// window; Threads the process's thread count then.
+	HWM, RSS int64
+	Threads  int
+	// Startup is how long until every main container ran.
+	Startup time.Duration
+	// Idle is the idle window; IdleCPU the process's utime+stime in it.
+	Idle, IdleCPU time.Duration
+	// Note says how podrun had to be stopped, if not by SIGINT alone.
+	Note string
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat
+// (100 on every Linux architecture Go supports).
+const clockTicks = 100
+
+// p4 starts one `podrun run -f` with pods pods (main sleeps until SIGTERM), waits until
+// every main container runs, measures the process during idle, then
+// interrupts it (a deletion: the pods terminate) and waits for its end.
+func (e *env) p4(ctx context.Context, pods int, idle time.Duration) (p4Result, error) {
+	prefix := fmt.Sprintf("bench-p4-%d", pods)
+	var docs []string
+	for i := 0; i < pods; i++ {
+		docs = append(docs, benchPod(fmt.Sprintf("%s-%d", prefix, i), sidecarCmd))
+	}
+	manifest := filepath.Join(e.work, prefix+".yaml")
+	if err := writeManifest(manifest, docs...); err != nil {
+		return p4Result{}, err
+	}
+	logf, err := os.Create(filepath.Join(e.work, prefix+".log"))
+	if err != nil {
+		return p4Result{}, err
+	}
+	defer logf.Close()
+	cmd := e.podrun("run", "-f", manifest, "--rm", "--timeout", "10m")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return p4Result{}, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	res, err := e.p4Measure(ctx, cmd.Process.Pid, prefix, pods, idle, start, done)
+	note, stopErr := e.stopPodrun(cmd, done)
+	res.Note = note
+	if err == nil && stopErr != nil {
+		err = fmt.Errorf("clean up after podrun: %w", stopErr)
+	}
+	return res, err
+}
+
+// p4Measure waits for the pods to run, then samples the process around
+// the idle window.
+func (e *env) p4Measure(ctx context.Context, pid int, prefix string, pods int, idle time.Duration, start time.Time, done <-chan error) (p4Result, error) {
+	res := p4Result{Pods: pods, Idle: idle}
+	deadline := time.Now().Add(3 * time.Minute)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for running := 0; running < pods; {
+		select {
+		case err := <-done:
+			return res, fmt.Errorf("podrun ended before its pods ran: %v", err)
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-tick.C:
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("only %d of %d main containers ran after 3 minutes", running, pods)
+		}
+		running = 0
+		for i := 0; i < pods; i++ {
+			if rec, err := e.record(fmt.Sprintf("%s-%d", prefix, i)); err == nil {
+				if a, err := firstAttempt(rec, "main"); err == nil && a.StartedAt != nil && a.FinishedAt == nil {
+					running++
+				}
+			}
+		}
+	}
+	res.Startup = time.Since(start)
+	// Let the last status writes and log followers settle before idling.
+	settle := time.NewTimer(time.Second)
+	select {
+	case <-settle.C:
+	case <-ctx.Done():
+		settle.Stop()
+		return res, ctx.Err()
+	}
+	before, err := cpuTime(pid)
+	if err != nil {
+		return res, err
+	}
+	window := time.NewTimer(idle)
+	select {
+	case <-window.C:
+	case err := <-done:
+		window.Stop()
+		return res, fmt.Errorf("podrun ended while idling: %v", err)
+	case <-ctx.Done():
+		window.Stop()
+		return res, ctx.Err()
+	}
+	after, err := cpuTime(pid)
+	if err != nil {
+		return res, err
+	}
+	res.IdleCPU = after - before
+	status, err := procStatus(pid)
+	if err != nil {
+		return res, err
+	}
+	res.HWM, res.RSS = status["VmHWM"], status["VmRSS"]
+	res.Threads = int(status["Threads"])
+	return res, nil
+}
+
+// stopPodrun interrupts podrun (Ctrl-C: the pods are deleted gracefully)
+// and waits for it. If it has not ended 20 s later it is killed and the
+// pods' containers and mounts are removed with runc and umount; the
+// returned note says so. Its exit status is not an error: an interrupted
+// run exits 1.
+func (e *env) stopPodrun(cmd *exec.Cmd, done <-chan error) (note string, err error) {
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	t := time.NewTimer(20 * time.Second)
+	defer t.Stop()
+	select {
+	case <-done:
+		return "", nil
+	case <-t.C:
+	}
+	_ = cmd.Process.Kill()
+	<-done
+	return "podrun did not end within 20 s of SIGINT: killed, its containers removed with runc", e.forceCleanup()
+}
+
+// forceCleanup removes what a killed podrun left: the containers in its
+// private runc root, the overlay and namespace mounts below its runtime
+// directory, the bundles, sandboxes and pod cgroups, and the pods in the
+// state directory.
+func (e *env) forceCleanup() error {
+	rt := filepath.Join(e.root, "runtime")
+	runcRoot := filepath.Join(rt, "runtime")
+	var errs []error
+	out, err := exec.Command("runc", "--root", runcRoot, "list", "-q").Output()
+	if err != nil {
+		errs = append(errs, fmt.Errorf("runc list: %w", err))
+	}
+	for _, id := range strings.Fields(string(out)) {
+		if b, err := exec.Command("runc", "--root", runcRoot, "delete", "--force", id).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("runc delete %s: %w: %s", id, err, b))
+		}
+	}
+	mounts, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return err
+	}
+	var targets []string
+	for _, line := range strings.Split(string(mounts), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], rt+"/") {
+			targets = append(targets, f[1])
+		}
+	}
+	slices.Sort(targets)
+	for _, m := range slices.Backward(targets) {
+		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
+		}
+	}
+	sandboxes, _ := os.ReadDir(filepath.Join(rt, "sandboxes"))
+	for _, sb := range sandboxes {
+		errs = append(errs, removeCgroup("/podrun/pod-"+sb.Name()))
+	}
+	for _, d := range []string{"containers", "sandboxes"} {
+		errs = append(errs, os.RemoveAll(filepath.Join(rt, d)), os.MkdirAll(filepath.Join(rt, d), 0o711))
+	}
+	errs = append(errs, os.RemoveAll(filepath.Join(e.root, "namespaces")))
+	return errors.Join(errs...)
+}
+
+// removeCgroup removes the cgroup path in every hierarchy (v1
+// controllers, or the v2 mount); one that does not exist is fine.
+func removeCgroup(path string) error {
+	const base = "/sys/fs/cgroup"
+	dirs := []string{base}
+	if _, err := os.Stat(filepath.Join(base, "cgroup.controllers")); err != nil {
+		entries, err := os.ReadDir(base)
+		if err != nil {
+			return err
+		}
+		dirs = dirs[:0]
+		for _, e := range entries {
+			if e.IsDir() {
+				dirs = append(dirs, filepath.Join(base, e.Name()))
+			}
+		}
+	}
+	var errs []error
+	for _, d := range dirs {
+		if err := syscall.Rmdir(filepath.Join(d, path)); err != nil && !errors.Is(err, syscall.ENOENT) {
+			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", filepath.Join(d, path), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cpuTime returns utime+stime of pid (all its threads) from
+// /proc/PID/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	d, err := parseStatCPU(string(data))
+	if err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return d, nil
+}
+
+// parseStatCPU returns utime+stime (fields 14 and 15) of a /proc/PID/stat
+// line.
+func parseStatCPU(s string) (time.Duration, error) {
+	// The command name may hold spaces and ')': fields start after the
+	// last ')'.
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("no ')' after the command name")
+	}
+	// fields[0] is field 3 (state), so utime is fields[11], stime [12].
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("%d fields after the command name, want at least 13", len(fields))
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// procStatus reads the numeric fields of /proc/PID/status.
+func procStatus(pid int) (map[string]int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	return parseStatus(string(data)), nil
+}
+
+// parseStatus returns the numeric fields of a /proc/PID/status text; sizes
+// in kB are returned in bytes.
+func parseStatus(text string) map[string]int64 {
+	out := map[string]int64{}
+	for _, line := range strings.Split(text, "\n") {
+		key, val, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(val)
+		if len(f) == 0 {
+			continue
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		if len(f) > 1 && f[1] == "kB" {
+			n *= 1024
+		}
+		out[key] = n
+	}
+	return out
+}
