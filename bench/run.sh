@@ -58,3 +58,7 @@ mkdir -p "$work/scratch"
 
 "$work/podbench" -podrun "$work/podrun" -rawrunc "$work/rawrunc" \
   -root "$root" -work "$work/scratch" "$@"
+
+echo
+echo "Go benchmarks of the executor's pure hot paths (lifecycle, five-container pod):"
+go test -run '^$' -bench . -benchmem ./bench | grep -E '^Benchmark'
