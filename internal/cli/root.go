@@ -100,6 +100,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 var verbs = []func(*globalOptions, Streams) *cobra.Command{
 	newImageCommand,
 	newValidateCommand,
+	newGetCommand,
 }
 
 type usageError struct{ error }
