@@ -1,0 +1,31 @@
+// Package e2e is podrun's end-to-end suite on a real OCI runtime (runc):
+// tests only, no exported API.
+//
+// What it runs, each test in its own state directory with the busybox
+// image built offline (internal/image/testimage) so that `image: busybox`
+// resolves without a registry:
+//
+//   - conformance_test.go: every scenario of the conformance catalog
+//     (shared/conformance, copied in internal/conformance/testdata) whose
+//     features exist, through local.RunPod / local.RunJob, checked against
+//     its expect block by internal/conformance on the run record read
+//     from the store; the others are listed in one pending table with
+//     their reason and reported with t.Skip.
+//   - lab_test.go: the three variants of the native-sidecar lab with
+//     busybox stand-ins (examples/native-sidecar-lab/busybox).
+//   - cli_test.go: the podrun binary (built by TestMain): exit codes,
+//     --timeout, Ctrl-C, -o json, --rm.
+//
+// After every test, cleanup asserts that nothing is left behind: no runc
+// container in the state directory's runc root, no mount under the state
+// directory, no sandbox or bundle, no cgroup of the test's pods, no
+// process in them; TestMain checks that no child process survives.
+//
+// The tests run when PODRUN_E2E=1 (hack/test.sh sets it) and are skipped
+// with a message otherwise; with PODRUN_E2E=1, a missing runc, busybox or
+// root is a failure.
+//
+//	PODRUN_E2E=1 go test ./internal/e2e/
+//	PODRUN_E2E=1 go test ./internal/e2e/ -run 'TestConformance/009' -v
+//	PODRUN_E2E=1 go test ./internal/e2e/ -run TestPending -v  # pending ones, run anyway
+package e2e
