@@ -276,10 +276,13 @@ func (c *Client) Exec(ctx context.Context, id string, args []string, opts ExecOp
 	cmd.Stderr = opts.Stderr
 	cmd.WaitDelay = ExecWaitDelay
 	cmd.Cancel = func() error {
-		// Kill the exec'd process first: killing the runtime alone
-		// would leave it running in the container.
+		// Kill the exec'd process and let the runtime reap it and exit:
+		// killing the runtime instead would leave the process running
+		// in the container, or orphan its zombie. Only a runtime that
+		// has not started the process yet is killed (and WaitDelay
+		// kills one that does not exit).
 		if pid, err := readPid(pidFile); err == nil {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			return syscall.Kill(pid, syscall.SIGKILL)
 		}
 		return cmd.Process.Kill()
 	}

@@ -1,0 +1,170 @@
+package oci
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Reaper makes this process the child subreaper of its containers and
+// reaps the orphans that adoption brings.
+//
+// Each container's main process is re-parented to this process when runc
+// exits; a Runtime watches it with a pidfd and reaps it itself. Other
+// processes are adopted too: a `runc exec` process that dies before its
+// child leaves that child, a zombie inside the container's PID namespace,
+// to us. A container's init cannot finish exiting while any process of its
+// namespace is unreaped, so such orphans must be reaped or the container's
+// exit is never seen.
+//
+// The Reaper reaps on SIGCHLD, and only zombies that live in a nested PID
+// namespace and that no Runtime registered as a container process, so it
+// never takes an exit status that exec.Cmd.Wait elsewhere in this process
+// waits for (those children share our namespace). There must be one Reaper
+// per process, shared by all its Runtimes: main creates it and passes it in
+// Options (a Runtime without one creates its own).
+type Reaper struct {
+	mu sync.Mutex
+	// watched counts registrations of container PIDs; starting counts
+	// containers whose PID is not known yet (reaping waits for zero).
+	watched  map[int]int
+	starting int
+
+	kick chan struct{}
+	stop chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// NewReaper makes this process a child subreaper and starts reaping.
+// Close stops it.
+func NewReaper() (*Reaper, error) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("become child subreaper: %w", err)
+	}
+	rp := &Reaper{watched: map[int]int{}, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGCHLD)
+	rp.wg.Add(1)
+	go func() {
+		defer rp.wg.Done()
+		defer signal.Stop(sigc)
+		for {
+			select {
+			case <-rp.stop:
+				return
+			case <-sigc:
+			case <-rp.kick:
+			}
+			rp.reapOrphans()
+		}
+	}()
+	return rp, nil
+}
+
+// Close stops reaping and waits for the reaper goroutine. The process stays
+// a subreaper.
+func (rp *Reaper) Close() {
+	rp.once.Do(func() { close(rp.stop) })
+	rp.wg.Wait()
+}
+
+// beginStart holds off reaping while a container's PID is unknown.
+func (rp *Reaper) beginStart() {
+	rp.mu.Lock()
+	rp.starting++
+	rp.mu.Unlock()
+}
+
+// endStart ends a beginStart and triggers a reaping pass.
+func (rp *Reaper) endStart() {
+	rp.mu.Lock()
+	rp.starting--
+	rp.mu.Unlock()
+	select {
+	case rp.kick <- struct{}{}:
+	default:
+	}
+}
+
+// watch registers a container process the caller reaps itself.
+func (rp *Reaper) watch(pid int) {
+	rp.mu.Lock()
+	rp.watched[pid]++
+	rp.mu.Unlock()
+}
+
+// unwatch ends a watch.
+func (rp *Reaper) unwatch(pid int) {
+	rp.mu.Lock()
+	if rp.watched[pid]--; rp.watched[pid] <= 0 {
+		delete(rp.watched, pid)
+	}
+	rp.mu.Unlock()
+}
+
+// reapOrphans reaps every zombie child that lives in a nested PID
+// namespace and is not watched.
+func (rp *Reaper) reapOrphans() {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	if rp.starting > 0 {
+		return
+	}
+	for _, pid := range zombieChildren() {
+		if rp.watched[pid] > 0 {
+			continue
+		}
+		var ws unix.WaitStatus
+		if _, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); err != nil && !errors.Is(err, unix.ECHILD) {
+			continue
+		}
+	}
+}
+
+// zombieChildren lists this process's children that are zombies in a
+// PID namespace nested below ours.
+func zombieChildren() []int {
+	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	var out []int
+	for _, t := range tasks {
+		data, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(data)) {
+			pid, err := strconv.Atoi(f)
+			if err == nil && nestedZombie(pid) {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+// nestedZombie reports whether pid is a zombie whose NSpid line shows it
+// in more than one PID namespace.
+func nestedZombie(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	zombie, nested := false, false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "State:"):
+			zombie = strings.Contains(line, "Z")
+		case strings.HasPrefix(line, "NSpid:"):
+			nested = len(strings.Fields(line)) > 2
+		}
+	}
+	return zombie && nested
+}

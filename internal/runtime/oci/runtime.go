@@ -1,0 +1,208 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"k8s.io/utils/clock"
+
+	"github.com/podrun/podrun/internal/runtime"
+	"github.com/podrun/podrun/internal/runtime/oci/runc"
+)
+
+// ImageSource gives the runtime an image's unpacked layers and config. The
+// image store implements it.
+type ImageSource interface {
+	// Lookup returns the directories of ref's unpacked layers, bottom
+	// first, and its config; an unknown image is an error wrapping
+	// runtime.ErrNotFound.
+	Lookup(ctx context.Context, ref string) (layerDirs []string, config *v1.ConfigFile, err error)
+}
+
+// Options configure a Runtime.
+type Options struct {
+	// Root is podrun's state directory for this runtime: bundles,
+	// sandboxes and the OCI runtime's private --root live below it.
+	Root string
+	// Runtime is "runc" (the default), "crun" or the path of a binary
+	// with runc's command line.
+	Runtime string
+	// Images provides image layers and configs. Required.
+	Images ImageSource
+	// Logger receives debug and warning records; nil discards them.
+	Logger *slog.Logger
+	// CgroupParent is the cgroup (an absolute path in every hierarchy)
+	// below which each pod gets its own cgroup; default "/podrun".
+	CgroupParent string
+	// LogMaxSize and LogMaxFiles rotate container logs like the
+	// kubelet's containerLogMaxSize and containerLogMaxFiles; defaults
+	// 10 MiB and 5.
+	LogMaxSize  int64
+	LogMaxFiles int
+	// NoOverlay makes root filesystems copies of the layers instead of
+	// overlay mounts.
+	NoOverlay bool
+	// Clock stamps log lines and container times; default the real clock.
+	Clock clock.PassiveClock
+	// Reaper is the process's child subreaper, shared by all Runtimes of
+	// the process; nil creates one for this Runtime.
+	Reaper *Reaper
+}
+
+// Runtime runs pods' containers as OCI containers under runc or crun. It
+// implements runtime.Runtime; all methods are safe for concurrent use.
+//
+// The process is a child subreaper (see Reaper): each container's process
+// is re-parented to it when runc exits, and its exit is learnt from a pidfd
+// that the Go netpoller watches, then reaped with wait4 on that one PID.
+// Neither the Runtime nor the Reaper waits for arbitrary children, so they
+// do not race with exec.Cmd elsewhere in the process. Close stops
+// watching; it does not stop containers.
+type Runtime struct {
+	opts    Options
+	runc    *runc.Client
+	log     *slog.Logger
+	clock   clock.PassiveClock
+	cgroups []cgroupMount
+	// ownOOMScore is this process's oom_score_adj; containers are never
+	// asked to go below it (lowering needs CAP_SYS_RESOURCE).
+	ownOOMScore int
+
+	mu         sync.Mutex
+	closed     bool
+	sandboxes  map[string]*sandbox
+	containers map[string]*container
+	seq        uint64
+	// reaper is shared by the process's Runtimes; ownReaper is set when
+	// this Runtime created it and closes it.
+	reaper    *Reaper
+	ownReaper bool
+
+	// wg counts the goroutines the Runtime owns (exit watchers, log
+	// copiers); Close waits for them.
+	wg sync.WaitGroup
+}
+
+var _ runtime.Runtime = (*Runtime)(nil)
+
+// New checks the machine (root, the OCI runtime binary, cgroup mounts)
+// and returns a Runtime keeping its state under opts.Root. Without
+// opts.Reaper it makes this process a child subreaper with its own Reaper.
+func New(opts Options) (*Runtime, error) {
+	if opts.Root == "" {
+		return nil, errors.New("oci runtime: no root directory")
+	}
+	if opts.Images == nil {
+		return nil, errors.New("oci runtime: no image source")
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("oci runtime needs root: %w", runtime.ErrNotSupported)
+	}
+	root, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("oci runtime root: %w", err)
+	}
+	opts.Root = root
+	if opts.CgroupParent == "" {
+		opts.CgroupParent = "/podrun"
+	}
+	if !strings.HasPrefix(opts.CgroupParent, "/") {
+		return nil, fmt.Errorf("oci runtime: cgroup parent %q is not absolute", opts.CgroupParent)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	client, err := newClient(opts.Runtime, filepath.Join(root, "runtime"))
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{client.Root, filepath.Join(root, "sandboxes"), filepath.Join(root, "containers")} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, fmt.Errorf("oci runtime state: %w", err)
+		}
+	}
+	mounts, err := cgroupMounts()
+	if err != nil {
+		return nil, err
+	}
+	if len(mounts) == 0 {
+		return nil, fmt.Errorf("oci runtime: no cgroup hierarchy mounted: %w", runtime.ErrNotSupported)
+	}
+	reaper, own := opts.Reaper, false
+	if reaper == nil {
+		if reaper, err = NewReaper(); err != nil {
+			return nil, fmt.Errorf("oci runtime: %w", err)
+		}
+		own = true
+	}
+	return &Runtime{
+		opts: opts, runc: client, log: logger.With("runtime", filepath.Base(client.Command)), clock: opts.Clock,
+		cgroups: mounts, ownOOMScore: readOOMScoreAdj(), reaper: reaper, ownReaper: own,
+		sandboxes: map[string]*sandbox{}, containers: map[string]*container{},
+	}, nil
+}
+
+// newClient resolves Options.Runtime to a client whose state root is
+// stateRoot. crun runs inside a private mount namespace that hides the
+// cgroup2 mount of a hybrid v1 host, which crun refuses.
+func newClient(name, stateRoot string) (*runc.Client, error) {
+	if name == "" {
+		name = "runc"
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return nil, fmt.Errorf("oci runtime %q: %w: %w", name, runtime.ErrNotSupported, err)
+	}
+	c := &runc.Client{Command: path, Root: stateRoot}
+	if filepath.Base(path) == "crun" && hybridCgroups() {
+		c.Wrapper = crunWrapper()
+	}
+	return c, nil
+}
+
+// Close stops the exit watchers and log copiers and waits for them.
+// Containers keep running; their later output and exits are not recorded.
+func (r *Runtime) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	for _, c := range r.containers {
+		c.detach()
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	if r.ownReaper {
+		r.reaper.Close()
+	}
+	return nil
+}
+
+// now reads the runtime's clock.
+func (r *Runtime) now() time.Time { return r.opts.Clock.Now() }
+
+// readOOMScoreAdj reads this process's oom_score_adj (0 if unreadable).
+func readOOMScoreAdj() int {
+	data, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		return 0
+	}
+	var n int
+	_, _ = fmt.Sscan(strings.TrimSpace(string(data)), &n)
+	return n
+}

@@ -1,0 +1,315 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/internal/runtime"
+)
+
+// sandbox is a pod's shared environment.
+type sandbox struct {
+	id     string
+	cfg    runtime.SandboxConfig
+	dir    string
+	ns     nsFiles
+	cgroup string
+	// hostname is the pod's hostname ("" with hostNetwork).
+	hostname string
+	// hosts, resolvConf and hostnameFile are bind-mounted into every
+	// container.
+	hosts, resolvConf, hostnameFile string
+	// pause holds the shared PID namespace (shareProcessNamespace).
+	pause     *exec.Cmd
+	createdAt time.Time
+
+	// opMu serialises container creation with the sandbox's removal.
+	opMu    sync.Mutex
+	removed bool
+}
+
+// sandboxID names a sandbox after its pod and attempt, so a second
+// RunPodSandbox for them is ErrAlreadyExists.
+func sandboxID(pod *corev1.Pod, attempt int) string {
+	key := string(pod.UID)
+	if key == "" {
+		key = pod.Namespace + "/" + pod.Name
+	}
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s#%d", key, attempt)))
+	return hex.EncodeToString(sum[:])[:24]
+}
+
+// podIP is the address a sandbox reports: its network namespace has only
+// loopback, and a host-network pod shares the host's.
+const podIP = "127.0.0.1"
+
+// RunPodSandbox creates the pod's namespaces (network with loopback up,
+// UTS with the pod's hostname, IPC; the host's for hostNetwork/hostIPC),
+// a PID namespace holder for shareProcessNamespace, /etc/hosts,
+// /etc/resolv.conf and /etc/hostname for its containers, and reserves the
+// pod's cgroup.
+func (r *Runtime) RunPodSandbox(ctx context.Context, cfg runtime.SandboxConfig) (string, error) {
+	if cfg.Pod == nil {
+		return "", errors.New("run pod sandbox: no pod")
+	}
+	id := sandboxID(cfg.Pod, cfg.Attempt)
+	sb := &sandbox{id: id, cfg: cfg, dir: filepath.Join(r.opts.Root, "sandboxes", id),
+		cgroup: r.opts.CgroupParent + "/pod-" + id}
+	sb.opMu.Lock()
+	defer sb.opMu.Unlock()
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return "", fmt.Errorf("run pod sandbox for %s: runtime closed", podName(cfg.Pod))
+	}
+	if _, ok := r.sandboxes[id]; ok {
+		r.mu.Unlock()
+		return "", fmt.Errorf("run pod sandbox %q for %s: %w", id, podName(cfg.Pod), runtime.ErrAlreadyExists)
+	}
+	r.sandboxes[id] = sb
+	r.mu.Unlock()
+
+	if err := r.setupSandbox(sb); err != nil {
+		err = errors.Join(fmt.Errorf("run pod sandbox for %s: %w", podName(cfg.Pod), err), r.teardownSandbox(sb))
+		r.mu.Lock()
+		delete(r.sandboxes, id)
+		r.mu.Unlock()
+		return "", err
+	}
+	r.log.Debug("sandbox created", "pod", podName(cfg.Pod), "sandbox", id)
+	return id, nil
+}
+
+func podName(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
+
+// setupSandbox creates everything a sandbox holds.
+func (r *Runtime) setupSandbox(sb *sandbox) error {
+	pod := sb.cfg.Pod
+	if err := os.MkdirAll(sb.dir, 0o711); err != nil {
+		return err
+	}
+	hostNet := pod.Spec.HostNetwork
+	if !hostNet {
+		sb.hostname = podHostname(pod)
+	}
+	ns, err := createNamespaces(sb.dir, nsRequest{Net: !hostNet, UTS: !hostNet, IPC: !pod.Spec.HostIPC, Hostname: sb.hostname})
+	if err != nil {
+		return err
+	}
+	sb.ns = ns
+	if err := r.writeEtcFiles(sb); err != nil {
+		return err
+	}
+	if sb.cfg.LogDir != "" {
+		if err := os.MkdirAll(sb.cfg.LogDir, 0o755); err != nil {
+			return fmt.Errorf("log directory: %w", err)
+		}
+	}
+	if pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID {
+		if err := r.startPause(sb); err != nil {
+			return err
+		}
+	}
+	sb.createdAt = r.now()
+	return nil
+}
+
+// startPause starts the process that is PID 1 of the pod's shared PID
+// namespace: the host's sleep, in a new PID namespace, killed at teardown.
+func (r *Runtime) startPause(sb *sandbox) error {
+	cmd := exec.Command("sleep", "infinity")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start PID namespace holder: %w", err)
+	}
+	sb.pause = cmd
+	return nil
+}
+
+// pidNamespace returns the shared PID namespace's path, or "".
+func (sb *sandbox) pidNamespace() string {
+	if sb.pause == nil {
+		return ""
+	}
+	return fmt.Sprintf("/proc/%d/ns/pid", sb.pause.Process.Pid)
+}
+
+// podHostname is the kubelet's pod hostname: spec.hostname or the pod name,
+// truncated to 63 characters without a trailing '-' or '.'.
+func podHostname(pod *corev1.Pod) string {
+	h := pod.Name
+	if pod.Spec.Hostname != "" {
+		h = pod.Spec.Hostname
+	}
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-.")
+	}
+	return h
+}
+
+// podDomain is the pod's DNS domain when it has a subdomain.
+func podDomain(pod *corev1.Pod) string {
+	if pod.Spec.Subdomain == "" {
+		return ""
+	}
+	ns := pod.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	return fmt.Sprintf("%s.%s.svc.cluster.local", pod.Spec.Subdomain, ns)
+}
+
+// writeEtcFiles writes the sandbox's hosts, resolv.conf and hostname.
+func (r *Runtime) writeEtcFiles(sb *sandbox) error {
+	pod := sb.cfg.Pod
+	sb.hosts = filepath.Join(sb.dir, "hosts")
+	sb.resolvConf = filepath.Join(sb.dir, "resolv.conf")
+	sb.hostnameFile = filepath.Join(sb.dir, "hostname")
+	var hosts []byte
+	if pod.Spec.HostNetwork {
+		host, err := os.ReadFile("/etc/hosts")
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("read host /etc/hosts: %w", err)
+		}
+		hosts = hostNetworkHosts(host, pod.Spec.HostAliases)
+	} else {
+		hosts = managedHosts(podIP, sb.hostname, podDomain(pod), pod.Spec.HostAliases)
+	}
+	resolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read host /etc/resolv.conf: %w", err)
+	}
+	hostname := sb.hostname
+	if hostname == "" {
+		hostname, _ = os.Hostname()
+	}
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{sb.hosts, hosts}, {sb.resolvConf, resolv}, {sb.hostnameFile, []byte(hostname + "\n")}} {
+		if err := os.WriteFile(f.path, f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// managedHosts renders the kubelet's hosts file for a pod with its own
+// network namespace.
+func managedHosts(ip, hostname, domain string, aliases []corev1.HostAlias) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Kubernetes-managed hosts file.\n")
+	b.WriteString("127.0.0.1\tlocalhost\n")
+	b.WriteString("::1\tlocalhost ip6-localhost ip6-loopback\n")
+	b.WriteString("fe00::0\tip6-localnet\n")
+	b.WriteString("fe00::0\tip6-mcastprefix\n")
+	b.WriteString("fe00::1\tip6-allnodes\n")
+	b.WriteString("fe00::2\tip6-allrouters\n")
+	if domain != "" {
+		fmt.Fprintf(&b, "%s\t%s.%s\t%s\n", ip, hostname, domain, hostname)
+	} else {
+		fmt.Fprintf(&b, "%s\t%s\n", ip, hostname)
+	}
+	writeHostAliases(&b, aliases)
+	return b.Bytes()
+}
+
+// hostNetworkHosts renders the kubelet's hosts file for a host-network pod.
+func hostNetworkHosts(host []byte, aliases []corev1.HostAlias) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Kubernetes-managed hosts file (host network).\n")
+	b.Write(host)
+	if len(host) > 0 && host[len(host)-1] != '\n' {
+		b.WriteByte('\n')
+	}
+	writeHostAliases(&b, aliases)
+	return b.Bytes()
+}
+
+func writeHostAliases(b *bytes.Buffer, aliases []corev1.HostAlias) {
+	if len(aliases) == 0 {
+		return
+	}
+	b.WriteString("\n# Entries added by HostAliases.\n")
+	for _, a := range aliases {
+		fmt.Fprintf(b, "%s\t%s\n", a.IP, strings.Join(a.Hostnames, "\t"))
+	}
+}
+
+// RemovePodSandbox removes every container of the sandbox and then the
+// sandbox: namespaces, PID namespace holder, the pod's cgroups in every
+// hierarchy, and its state directory. Removing an unknown sandbox succeeds.
+func (r *Runtime) RemovePodSandbox(ctx context.Context, sandboxID string) error {
+	r.mu.Lock()
+	sb, ok := r.sandboxes[sandboxID]
+	r.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	sb.opMu.Lock()
+	defer sb.opMu.Unlock()
+	if sb.removed {
+		return nil
+	}
+	var errs []error
+	for _, c := range r.sandboxContainers(sandboxID) {
+		if err := r.removeContainer(ctx, c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, r.teardownSandbox(sb))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("remove pod sandbox %q: %w", sandboxID, err)
+	}
+	sb.removed = true
+	r.mu.Lock()
+	delete(r.sandboxes, sandboxID)
+	r.mu.Unlock()
+	r.log.Debug("sandbox removed", "sandbox", sandboxID)
+	return nil
+}
+
+// teardownSandbox releases what setupSandbox made; safe on a partial setup.
+func (r *Runtime) teardownSandbox(sb *sandbox) error {
+	var errs []error
+	if sb.pause != nil {
+		_ = sb.pause.Process.Kill()
+		_ = sb.pause.Wait()
+		sb.pause = nil
+	}
+	errs = append(errs, removeNamespaces(sb.ns))
+	errs = append(errs, removeCgroupTree(r.cgroups, sb.cgroup))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := removeStateDir(sb.dir); err != nil {
+		return err
+	}
+	return nil
+}
+
+// PodSandboxStatus reports a sandbox; ErrNotFound if it does not exist.
+func (r *Runtime) PodSandboxStatus(ctx context.Context, sandboxID string) (runtime.SandboxStatus, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sb, ok := r.sandboxes[sandboxID]
+	if !ok || sb.createdAt.IsZero() {
+		return runtime.SandboxStatus{}, fmt.Errorf("pod sandbox %q: %w", sandboxID, runtime.ErrNotFound)
+	}
+	return runtime.SandboxStatus{ID: sb.id, Ready: true, IP: podIP, CreatedAt: sb.createdAt}, nil
+}
