@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -16,6 +18,47 @@ type p1Result struct {
 	Podrun, Raw, Ratio summary
 	// CPU is A's user+system seconds (summary over runs), RawCPU B's.
 	CPU, RawCPU summary
+	// RawLatencies are the P3 latencies of the raw runs, for comparison.
+	RawLatencies rawLatencies
+}
+
+// rawLatencies are the P3 figures of the raw runc sequence (ms), from the
+// moments rawrunc records: the floor an executor on runc cannot go below.
+type rawLatencies struct {
+	ExitToSignal, ExitToSidecarExit, SidecarToMainStarted summary
+}
+
+// rawTimings is one line of rawrunc -timings.
+type rawTimings struct {
+	SidecarStarted  time.Time `json:"sidecarStarted"`
+	MainStarted     time.Time `json:"mainStarted"`
+	MainExited      time.Time `json:"mainExited"`
+	SidecarSignaled time.Time `json:"sidecarSignaled"`
+	SidecarExited   time.Time `json:"sidecarExited"`
+}
+
+// readRawTimings summarises the timings file, skipping the first skip
+// lines (warm-up runs).
+func readRawTimings(path string, skip int) (rawLatencies, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return rawLatencies{}, err
+	}
+	var sig, exit, started []float64
+	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if i < skip {
+			continue
+		}
+		var t rawTimings
+		if err := json.Unmarshal([]byte(line), &t); err != nil {
+			return rawLatencies{}, fmt.Errorf("%s line %d: %w", path, i+1, err)
+		}
+		sig = append(sig, ms(t.SidecarSignaled.Sub(t.MainExited)))
+		exit = append(exit, ms(t.SidecarExited.Sub(t.MainExited)))
+		started = append(started, ms(t.MainStarted.Sub(t.SidecarStarted)))
+	}
+	return rawLatencies{ExitToSignal: summarize(sig), ExitToSidecarExit: summarize(exit),
+		SidecarToMainStarted: summarize(started)}, nil
 }
 
 // p1 times `podrun run --rm` of the benchmark pod against rawrunc with
@@ -31,9 +74,10 @@ func (e *env) p1(ctx context.Context, runs int) (p1Result, error) {
 		return p1Result{}, err
 	}
 	a := func() *exec.Cmd { return e.podrun("run", "-f", manifest, "--rm") }
+	timings := filepath.Join(e.work, "raw-timings.jsonl")
 	b := func() *exec.Cmd {
 		return exec.Command(e.rawruncBin, "-templates", templates, "-lower", lower,
-			"-root", filepath.Join(e.work, "raw"), "-main-cmd", "true")
+			"-root", filepath.Join(e.work, "raw"), "-main-cmd", "true", "-timings", timings)
 	}
 	logf, err := os.Create(filepath.Join(e.work, "p1.log"))
 	if err != nil {
@@ -57,8 +101,12 @@ func (e *env) p1(ctx context.Context, runs int) (p1Result, error) {
 		wa, wb, ratio = append(wa, ms(ta)), append(wb, ms(tb)), append(ratio, float64(ta)/float64(tb))
 		ca, cb = append(ca, ms(cpuA)), append(cb, ms(cpuB))
 	}
+	raw, err := readRawTimings(timings, 1)
+	if err != nil {
+		return p1Result{}, err
+	}
 	return p1Result{Podrun: summarize(wa), Raw: summarize(wb), Ratio: summarize(ratio),
-		CPU: summarize(ca), RawCPU: summarize(cb)}, nil
+		CPU: summarize(ca), RawCPU: summarize(cb), RawLatencies: raw}, nil
 }
 
 // timeRun runs cmd to its end with its output appended to log and returns

@@ -11,6 +11,8 @@ import (
 // the measurement is within the goal (reported, never enforced).
 type table struct {
 	rows [][4]string
+	// raw holds the raw runc sequence's latencies once P1 ran.
+	raw *rawLatencies
 }
 
 func (t *table) add(figure, measured, goal, within string) {
@@ -43,13 +45,23 @@ func (t *table) p1(r p1Result, runs int) {
 	t.add("   raw runc sequence, wall", dist(r.Raw, fmtMs), "", "")
 	t.add("   podrun run, user+sys", dist(r.CPU, fmtMs), "", "")
 	t.add("   raw runc sequence, user+sys", dist(r.RawCPU, fmtMs), "", "")
+	t.raw = &r.RawLatencies
 }
 
 func (t *table) p3(r p3Result, runs int) {
 	t.add(fmt.Sprintf("P3 main exit → sidecar Killing event (p50 / p99 / max, %d runs)", runs),
 		pct(r.ExitToKill), "≤ 10 ms p99", yesNo(r.ExitToKill.P99 <= 10))
+	if t.raw != nil {
+		t.add("   raw runc: main reaped → SIGTERM sent", pct(t.raw.ExitToSignal), "", "")
+	}
 	t.add("   main exit → sidecar exited (trap exits at once)", pct(r.ExitToSidecarExit), "(upper bound)", "")
+	if t.raw != nil {
+		t.add("   raw runc: main reaped → sidecar reaped", pct(t.raw.ExitToSidecarExit), "", "")
+	}
 	t.add("P3 sidecar started → main started", pct(r.SidecarToMainStarted), "≤ 10 ms p99", yesNo(r.SidecarToMainStarted.P99 <= 10))
+	if t.raw != nil {
+		t.add("   raw runc: sidecar started → main started", pct(t.raw.SidecarToMainStarted), "", "")
+	}
 	t.add("   sidecar started → main created (podrun's reaction)", pct(r.SidecarToMainCreate), "", "")
 }
 

@@ -4,7 +4,7 @@
 // runc and nothing else — no manifest, no planner, no store, no logs
 // formatting.
 //
-//	rawrunc -templates DIR -lower DIRS [-root DIR] [-main-cmd 'true']
+//	rawrunc -templates DIR -lower DIRS [-root DIR] [-main-cmd 'true'] [-timings FILE]
 //
 // It does what podrun's OCI runtime does, in the order podrun does it:
 //
@@ -39,6 +39,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -58,6 +59,7 @@ type options struct {
 	root      string
 	runc      string
 	mainCmd   string
+	timings   string
 }
 
 func run(args []string) error {
@@ -68,11 +70,19 @@ func run(args []string) error {
 	fs.StringVar(&o.root, "root", "/tmp/rawrunc", "scratch directory (bundles, sandbox, runc --root)")
 	fs.StringVar(&o.runc, "runc", "runc", "the runc binary")
 	fs.StringVar(&o.mainCmd, "main-cmd", "", "replace the main container's command (split on spaces)")
+	fs.StringVar(&o.timings, "timings", "", "append this run's moments (JSON, one line) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if o.templates == "" || o.lower == "" {
 		return errors.New("-templates and -lower are required")
+	}
+	for _, p := range []*string{&o.templates, &o.root} {
+		abs, err := filepath.Abs(*p) // runc wants absolute paths
+		if err != nil {
+			return err
+		}
+		*p = abs
 	}
 	runcPath, err := exec.LookPath(o.runc)
 	if err != nil {
@@ -87,7 +97,36 @@ func run(args []string) error {
 		return err
 	}
 	runErr := p.run()
-	return errors.Join(runErr, p.teardown())
+	err = errors.Join(runErr, p.teardown())
+	if err == nil && o.timings != "" {
+		err = appendTimings(o.timings, p.times)
+	}
+	return err
+}
+
+// Timings are the moments of one run, as podrun's run record has them:
+// a container is started when `runc start` has returned, has exited when
+// wait4 has reaped it; SidecarSignaled is just before the SIGTERM.
+type Timings struct {
+	SidecarStarted  time.Time `json:"sidecarStarted"`
+	MainStarted     time.Time `json:"mainStarted"`
+	MainExited      time.Time `json:"mainExited"`
+	SidecarSignaled time.Time `json:"sidecarSignaled"`
+	SidecarExited   time.Time `json:"sidecarExited"`
+}
+
+// appendTimings appends t as one JSON line to path.
+func appendTimings(path string, t Timings) error {
+	data, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(data, '\n'))
+	return errors.Join(err, f.Close())
 }
 
 // pod is one run of the benchmark pod.
@@ -99,6 +138,7 @@ type pod struct {
 	ns         map[specs.LinuxNamespaceType]string
 	cgroup     string
 	containers []*ctr
+	times      Timings
 }
 
 // ctr is one container of the pod.
@@ -150,17 +190,24 @@ func (p *pod) run() error {
 		if err := p.start(c); err != nil {
 			return err
 		}
-		if c == sidecar {
+		switch c {
+		case sidecar:
+			p.times.SidecarStarted = time.Now()
 			continue
+		case mainC:
+			p.times.MainStarted = time.Now()
 		}
 		if code, err := wait(c.pid); err != nil || code != 0 {
 			return fmt.Errorf("container %s: exit %d: %v", c.name, code, err)
 		}
 	}
+	p.times.MainExited = time.Now()
+	p.times.SidecarSignaled = time.Now()
 	if err := unix.Kill(sidecar.pid, unix.SIGTERM); err != nil {
 		return fmt.Errorf("signal sidecar: %w", err)
 	}
 	_, err := wait(sidecar.pid)
+	p.times.SidecarExited = time.Now()
 	return err
 }
 
