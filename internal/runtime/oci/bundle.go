@@ -1,103 +1,111 @@
 package oci
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/internal/runtime"
+	"github.com/podrun/podrun/internal/runtime/oci/spec"
+	"github.com/podrun/podrun/internal/runtime/oci/volume"
 )
 
-// defaultTerminationMessagePath is the API default of
-// terminationMessagePath.
-const defaultTerminationMessagePath = "/dev/termination-log"
-
-// bindToSandbox fits a container's generated config into its pod sandbox
-// and bundle: root path, the pod's namespaces, the cgroup path, the pod's
-// /etc files and the termination-message file. It also drops an
-// oom_score_adj below ownScore, which runc could not apply without
-// CAP_SYS_RESOURCE.
-func bindToSandbox(s *specs.Spec, sb *sandbox, c *container, ownScore int) {
-	s.Root.Path = c.root.Path
-	if s.Linux == nil {
-		s.Linux = &specs.Linux{}
+// generateConfig translates the container into its config.json with the
+// spec package, feeding it the sandbox's namespaces, files and volumes.
+// A *spec.ConfigError becomes a CreateContainerConfigError, anything else
+// a CreateContainerError.
+func (r *Runtime) generateConfig(ctx context.Context, c *container, img *v1.ConfigFile) (*specs.Spec, error) {
+	sb := c.sb
+	in := spec.Input{
+		Pod: c.cfg.Pod, Container: c.cfg.Container, Kind: containerKind(c.cfg.Pod, c.cfg.Name), Image: img,
+		ConfigMaps: sb.cfg.ConfigMaps, Secrets: sb.cfg.Secrets,
+		Info:   r.podInfo(sb),
+		Rootfs: c.root.Path,
+		Namespaces: spec.Namespaces{
+			Network: sb.ns.Net, UTS: sb.ns.UTS, IPC: sb.ns.IPC, PID: sb.pidNamespace(),
+		},
+		EtcHosts: sb.hosts, ResolvConf: sb.resolvConf, EtcHostname: sb.hostnameFile,
+		ShmPath:                    sb.shm,
+		TerminationMessageFile:     c.termFile,
+		CgroupsPath:                c.cgroup,
+		Hostname:                   sb.hostname,
+		SeccompUnconfinedByDefault: !r.opts.SeccompDefault,
 	}
-	s.Linux.CgroupsPath = c.cgroup
-	setNamespace(s, specs.NetworkNamespace, sb.ns.Net, sb.ns.Net != "")
-	setNamespace(s, specs.UTSNamespace, sb.ns.UTS, sb.ns.UTS != "")
-	setNamespace(s, specs.IPCNamespace, sb.ns.IPC, sb.ns.IPC != "")
-	pod := sb.cfg.Pod
-	switch {
-	case pod.Spec.HostPID:
-		setNamespace(s, specs.PIDNamespace, "", false)
-	case sb.pidNamespace() != "":
-		setNamespace(s, specs.PIDNamespace, sb.pidNamespace(), true)
-	default:
-		setNamespace(s, specs.PIDNamespace, "", true)
+	users, err := volume.LoadUserDB(c.root.Path)
+	if err != nil {
+		return nil, createError(runtime.ReasonCreateContainerError, c, err)
 	}
-	setNamespace(s, specs.MountNamespace, "", true)
-	if sb.ns.UTS != "" {
-		s.Hostname = sb.hostname
-	} else {
-		s.Hostname = ""
-	}
-	etc := []specs.Mount{
-		{Destination: "/etc/hosts", Source: sb.hosts},
-		{Destination: "/etc/resolv.conf", Source: sb.resolvConf},
-		{Destination: "/etc/hostname", Source: sb.hostnameFile},
-	}
-	if c.termFile != "" {
-		etc = append(etc, specs.Mount{Destination: c.termPath, Source: c.termFile})
-	}
-	for _, m := range etc {
-		if hasMount(s, m.Destination) {
-			continue
+	in.Users = users
+	if path, ok := spec.SeccompLocalhostProfile(in.Pod, in.Container); ok {
+		data, err := os.ReadFile(filepath.Join(r.opts.SeccompRoot, path))
+		if err != nil {
+			return nil, createError(runtime.ReasonCreateContainerError, c, fmt.Errorf("seccomp profile %q: %w", path, err))
 		}
-		m.Type = "bind"
-		m.Options = []string{"rbind", "rprivate", "rw"}
-		s.Mounts = append(s.Mounts, m)
+		in.SeccompLocalhostProfile = data
 	}
-	if s.Process != nil && s.Process.OOMScoreAdj != nil && *s.Process.OOMScoreAdj < ownScore {
+	env, err := spec.Env(&in)
+	if err != nil {
+		return nil, specError(c, err)
+	}
+	if sb.volumes != nil {
+		if in.Mounts, err = sb.volumes.Mounts(ctx, in.Container, spec.EnvMap(env)); err != nil {
+			return nil, specError(c, err)
+		}
+	}
+	s, err := spec.Generate(in)
+	if err != nil {
+		return nil, specError(c, err)
+	}
+	// runc cannot lower oom_score_adj without CAP_SYS_RESOURCE.
+	if s.Process != nil && s.Process.OOMScoreAdj != nil && *s.Process.OOMScoreAdj < r.ownOOMScore {
 		s.Process.OOMScoreAdj = nil
 	}
-	if s.Process != nil {
-		s.Process.Terminal = false
-	}
+	return s, nil
 }
 
-// setNamespace makes the config's namespace of type t join path (new when
-// path is empty), or removes it when keep is false (share the host's).
-func setNamespace(s *specs.Spec, t specs.LinuxNamespaceType, path string, keep bool) {
-	out := s.Linux.Namespaces[:0]
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Type != t {
-			out = append(out, ns)
+// specError maps a spec or volume error to the container's start error.
+func specError(c *container, err error) error {
+	if _, ok := spec.IsConfigError(err); ok {
+		return createError(runtime.ReasonCreateContainerConfigError, c, err)
+	}
+	return createError(runtime.ReasonCreateContainerError, c, err)
+}
+
+// createError is a *StartError with the given reason.
+func createError(reason string, c *container, err error) error {
+	msg := err.Error()
+	if m, ok := spec.IsConfigError(err); ok {
+		msg = m
+	}
+	return &runtime.StartError{Reason: reason, Message: msg, Err: err}
+}
+
+// containerKind finds the container's list in the pod spec.
+func containerKind(pod *corev1.Pod, name string) spec.Kind {
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == name {
+			if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+				return spec.KindSidecar
+			}
+			return spec.KindInit
 		}
 	}
-	if keep {
-		out = append(out, specs.LinuxNamespace{Type: t, Path: path})
-	}
-	s.Linux.Namespaces = out
+	return spec.KindRegular
 }
 
-func hasMount(s *specs.Spec, dest string) bool {
-	for _, m := range s.Mounts {
-		if filepath.Clean(m.Destination) == filepath.Clean(dest) {
-			return true
-		}
+// podInfo is what the downward API reads of the pod's node and addresses.
+func (r *Runtime) podInfo(sb *sandbox) spec.PodInfo {
+	info := spec.PodInfo{PodIPs: []string{sb.ip}, NodeName: r.opts.NodeName}
+	if r.opts.NodeIP != "" {
+		info.HostIPs = []string{r.opts.NodeIP}
 	}
-	return false
-}
-
-// terminationMessagePath is the container's terminationMessagePath with
-// the API default applied.
-func terminationMessagePath(c *corev1.Container) string {
-	if c.TerminationMessagePath != "" {
-		return c.TerminationMessagePath
-	}
-	return defaultTerminationMessagePath
+	return info
 }
 
 // writeConfig writes config.json into the bundle.

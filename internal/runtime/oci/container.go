@@ -29,8 +29,8 @@ type container struct {
 	bundle string
 	root   rootfs
 	cgroup string
-	// termFile is the host file mounted at termPath.
-	termFile, termPath string
+	// termFile is the host file mounted at terminationMessagePath.
+	termFile string
 
 	// opMu serialises Start and Remove.
 	opMu sync.Mutex
@@ -154,16 +154,14 @@ func (r *Runtime) prepareBundle(ctx context.Context, c *container) error {
 		return err
 	}
 	c.root = root
-	c.termPath = terminationMessagePath(c.cfg.Container)
 	c.termFile = filepath.Join(c.bundle, "termination-log")
 	if err := os.WriteFile(c.termFile, nil, 0o666); err != nil {
 		return fmt.Errorf("termination message file: %w", err)
 	}
-	s, err := minimalSpec(c.cfg.Container, img)
+	s, err := r.generateConfig(ctx, c, img)
 	if err != nil {
-		return &runtime.StartError{Reason: runtime.ReasonCreateContainerConfigError, Message: err.Error(), Err: err}
+		return err
 	}
-	bindToSandbox(s, c.sb, c, r.ownOOMScore)
 	return writeConfig(c.bundle, s)
 }
 

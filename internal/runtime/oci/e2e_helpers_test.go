@@ -247,6 +247,9 @@ func testPod(name string, containers ...corev1.Container) *corev1.Pod {
 		if containers[i].Image == "" {
 			containers[i].Image = busyboxRef
 		}
+		if containers[i].TerminationMessagePath == "" {
+			containers[i].TerminationMessagePath = corev1.TerminationMessagePathDefault
+		}
 		if containers[i].TerminationMessagePolicy == "" {
 			containers[i].TerminationMessagePolicy = corev1.TerminationMessageReadFile
 		}

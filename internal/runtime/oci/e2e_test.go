@@ -16,6 +16,8 @@ import (
 	"github.com/podrun/podrun/internal/runtime"
 )
 
+// sh is a container running a shell script. The script goes through
+// Kubernetes' $(VAR) expansion, so the shell's $$ is written $$$$.
 func sh(name, script string) corev1.Container {
 	return corev1.Container{Name: name, Command: []string{"sh", "-c", script}}
 }
@@ -64,7 +66,7 @@ func TestE2EExitCodes(t *testing.T) {
 		{name: "SIGKILL is 137", script: "exec sleep 1000", signal: syscall.SIGKILL, wantCode: 137, wantSignal: syscall.SIGKILL, wantReason: "Error"},
 		{name: "SIGTERM to a process that is not PID 1 is 143", script: "exec sleep 1000", sharePID: true,
 			signal: syscall.SIGTERM, wantCode: 143, wantSignal: syscall.SIGTERM, wantReason: "Error"},
-		{name: "a shell killing itself with SIGTERM outside PID 1 is 143", script: "kill -TERM $$; sleep 5", sharePID: true,
+		{name: "a shell killing itself with SIGTERM outside PID 1 is 143", script: "kill -TERM $$$$; sleep 5", sharePID: true,
 			wantCode: 143, wantSignal: syscall.SIGTERM, wantReason: "Error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,7 +120,7 @@ func TestE2ELogsSurviveKill(t *testing.T) {
 	t.Parallel()
 	tr := newTestRuntime(t)
 	share := true
-	pod := testPod("logs-pod", sh("main", `echo one; echo two >&2; echo three; printf 'no newline'; kill -KILL $$`))
+	pod := testPod("logs-pod", sh("main", `echo one; echo two >&2; echo three; printf 'no newline'; kill -KILL $$$$`))
 	pod.Spec.ShareProcessNamespace = &share
 	sb := tr.sandbox(pod)
 	st := tr.wait(tr.run(sb, pod, "main"))

@@ -53,6 +53,17 @@ type Options struct {
 	NoOverlay bool
 	// Clock stamps log lines and container times; default the real clock.
 	Clock clock.PassiveClock
+	// SeccompDefault gives containers without a seccompProfile the
+	// RuntimeDefault profile, as a kubelet with seccompDefault: true; by
+	// default they are unconfined, as with the kubelet's default.
+	SeccompDefault bool
+	// SeccompRoot is the directory Localhost seccomp profiles are read
+	// from (the kubelet's <root-dir>/seccomp); default Root/seccomp.
+	SeccompRoot string
+	// NodeName and NodeIP answer the downward API's spec.nodeName and
+	// status.hostIP; NodeName defaults to the host name.
+	NodeName string
+	NodeIP   string
 	// Reaper is the process's child subreaper, shared by all Runtimes of
 	// the process; nil creates one for this Runtime.
 	Reaper *Reaper
@@ -117,6 +128,12 @@ func New(opts Options) (*Runtime, error) {
 	}
 	if !strings.HasPrefix(opts.CgroupParent, "/") {
 		return nil, fmt.Errorf("oci runtime: cgroup parent %q is not absolute", opts.CgroupParent)
+	}
+	if opts.SeccompRoot == "" {
+		opts.SeccompRoot = filepath.Join(root, "seccomp")
+	}
+	if opts.NodeName == "" {
+		opts.NodeName, _ = os.Hostname()
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}

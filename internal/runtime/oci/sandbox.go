@@ -15,9 +15,12 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/internal/runtime"
+	"github.com/podrun/podrun/internal/runtime/oci/spec"
+	"github.com/podrun/podrun/internal/runtime/oci/volume"
 )
 
 // sandbox is a pod's shared environment.
@@ -32,6 +35,12 @@ type sandbox struct {
 	// hosts, resolvConf and hostnameFile are bind-mounted into every
 	// container.
 	hosts, resolvConf, hostnameFile string
+	// shm is the pod's /dev/shm (a tmpfs, or the host's with hostIPC).
+	shm string
+	// ip is the address the sandbox reports.
+	ip string
+	// volumes are the pod's materialised volumes.
+	volumes *volume.Set
 	// pause holds the shared PID namespace (shareProcessNamespace).
 	pause     *exec.Cmd
 	createdAt time.Time
@@ -82,7 +91,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg runtime.SandboxConfig) 
 	r.sandboxes[id] = sb
 	r.mu.Unlock()
 
-	if err := r.setupSandbox(sb); err != nil {
+	if err := r.setupSandbox(ctx, sb); err != nil {
 		err = errors.Join(fmt.Errorf("run pod sandbox for %s: %w", podName(cfg.Pod), err), r.teardownSandbox(sb))
 		r.mu.Lock()
 		delete(r.sandboxes, id)
@@ -96,14 +105,17 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg runtime.SandboxConfig) 
 func podName(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
 
 // setupSandbox creates everything a sandbox holds.
-func (r *Runtime) setupSandbox(sb *sandbox) error {
+func (r *Runtime) setupSandbox(ctx context.Context, sb *sandbox) error {
 	pod := sb.cfg.Pod
 	if err := os.MkdirAll(sb.dir, 0o711); err != nil {
 		return err
 	}
 	hostNet := pod.Spec.HostNetwork
+	sb.ip = podIP
 	if !hostNet {
-		sb.hostname = podHostname(pod)
+		sb.hostname = spec.PodHostname(pod)
+	} else if r.opts.NodeIP != "" {
+		sb.ip = r.opts.NodeIP
 	}
 	ns, err := createNamespaces(sb.dir, nsRequest{Net: !hostNet, UTS: !hostNet, IPC: !pod.Spec.HostIPC, Hostname: sb.hostname})
 	if err != nil {
@@ -113,6 +125,16 @@ func (r *Runtime) setupSandbox(sb *sandbox) error {
 	if err := r.writeEtcFiles(sb); err != nil {
 		return err
 	}
+	if err := setupShm(sb); err != nil {
+		return err
+	}
+	vols, err := volume.Setup(ctx, sb.dir, pod, volume.Sources{
+		ConfigMaps: sb.cfg.ConfigMaps, Secrets: sb.cfg.Secrets, Info: r.podInfo(sb),
+	})
+	if err != nil {
+		return err
+	}
+	sb.volumes = vols
 	if sb.cfg.LogDir != "" {
 		if err := os.MkdirAll(sb.cfg.LogDir, 0o755); err != nil {
 			return fmt.Errorf("log directory: %w", err)
@@ -147,17 +169,25 @@ func (sb *sandbox) pidNamespace() string {
 	return fmt.Sprintf("/proc/%d/ns/pid", sb.pause.Process.Pid)
 }
 
-// podHostname is the kubelet's pod hostname: spec.hostname or the pod name,
-// truncated to 63 characters without a trailing '-' or '.'.
-func podHostname(pod *corev1.Pod) string {
-	h := pod.Name
-	if pod.Spec.Hostname != "" {
-		h = pod.Spec.Hostname
+// shmSize is the size of a pod's /dev/shm, containerd's default.
+const shmSize = "size=65536k"
+
+// setupShm mounts the pod's /dev/shm tmpfs, shared by its containers as
+// their IPC namespace is; a hostIPC pod uses the host's.
+func setupShm(sb *sandbox) error {
+	if sb.cfg.Pod.Spec.HostIPC {
+		sb.shm = "/dev/shm"
+		return nil
 	}
-	if len(h) > 63 {
-		h = strings.TrimRight(h[:63], "-.")
+	dir := filepath.Join(sb.dir, "shm")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("pod /dev/shm: %w", err)
 	}
-	return h
+	if err := unix.Mount("shm", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,"+shmSize); err != nil {
+		return fmt.Errorf("mount pod /dev/shm: %w", err)
+	}
+	sb.shm = dir
+	return nil
 }
 
 // podDomain is the pod's DNS domain when it has a subdomain.
@@ -186,7 +216,7 @@ func (r *Runtime) writeEtcFiles(sb *sandbox) error {
 		}
 		hosts = hostNetworkHosts(host, pod.Spec.HostAliases)
 	} else {
-		hosts = managedHosts(podIP, sb.hostname, podDomain(pod), pod.Spec.HostAliases)
+		hosts = managedHosts(sb.ip, sb.hostname, podDomain(pod), pod.Spec.HostAliases)
 	}
 	resolv, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -292,6 +322,12 @@ func (r *Runtime) teardownSandbox(sb *sandbox) error {
 		_ = sb.pause.Wait()
 		sb.pause = nil
 	}
+	errs = append(errs, volume.Teardown(context.Background(), sb.dir))
+	if sb.shm != "" && sb.shm != "/dev/shm" {
+		if err := unix.Unmount(sb.shm, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("unmount pod /dev/shm: %w", err))
+		}
+	}
 	errs = append(errs, removeNamespaces(sb.ns))
 	errs = append(errs, removeCgroupTree(r.cgroups, sb.cgroup))
 	if err := errors.Join(errs...); err != nil {
@@ -311,5 +347,5 @@ func (r *Runtime) PodSandboxStatus(ctx context.Context, sandboxID string) (runti
 	if !ok || sb.createdAt.IsZero() {
 		return runtime.SandboxStatus{}, fmt.Errorf("pod sandbox %q: %w", sandboxID, runtime.ErrNotFound)
 	}
-	return runtime.SandboxStatus{ID: sb.id, Ready: true, IP: podIP, CreatedAt: sb.createdAt}, nil
+	return runtime.SandboxStatus{ID: sb.id, Ready: true, IP: sb.ip, CreatedAt: sb.createdAt}, nil
 }
