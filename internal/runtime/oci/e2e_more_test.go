@@ -134,4 +134,3 @@ func TestE2EHostNetworkAndHostname(t *testing.T) {
 		t.Errorf("host-network pod log (-want +got):\n%s", diff)
 	}
 }
-
