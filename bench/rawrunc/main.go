@@ -21,7 +21,7 @@
 //     remove the pod cgroup, unmount the namespaces.
 //
 // That is nine runc invocations, as podrun makes. The config.json files
-// are podrun's own (captured by `podbench capture` while a pod ran), with
+// are podrun's own (captured by podbench while a pod ran), with
 // the paths of rootfs, namespaces, cgroup and bind-mount sources moved to
 // this program's bundles, and the main container's command replaced by
 // -main-cmd. The process becomes a child subreaper, as podrun does, and
