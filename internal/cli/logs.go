@@ -1,0 +1,416 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
+
+	"github.com/podrun/podrun/internal/logs"
+	"github.com/podrun/podrun/internal/store"
+)
+
+// logsOptions are the flags of `podrun logs`.
+type logsOptions struct {
+	namespace     string
+	container     string
+	previous      bool
+	follow        bool
+	timestamps    bool
+	tail          int
+	since         time.Duration
+	allContainers bool
+	prefix        bool
+}
+
+// defaultContainerAnnotation names the container kubectl logs picks when
+// none is given.
+const defaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
+
+// newLogsCommand returns `podrun logs`: kubectl logs over the CRI log
+// files of the state directory, for every container instance that ran,
+// until the pod is deleted.
+func newLogsCommand(g *globalOptions, streams Streams) *cobra.Command {
+	return logsCommand(g, streams, clock.RealClock{})
+}
+
+// logsCommand is newLogsCommand with the clock that --since counts from.
+func logsCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Command {
+	o := &logsOptions{}
+	cmd := &cobra.Command{
+		Use:   "logs POD [CONTAINER] [-c CONTAINER] [--previous] [-f] [--timestamps] [--tail N] [--since D] [--all-containers] [--prefix]",
+		Short: "Print the logs of a container of a pod, as kubectl logs does",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if typ, n, ok := strings.Cut(name, "/"); ok {
+				if k, err := kindOf(typ); err != nil || k != podKind {
+					return InputError(fmt.Errorf("logs reads pods only, not %q", typ))
+				}
+				name = n
+			}
+			if len(args) == 2 {
+				if o.container != "" {
+					return InputError(errors.New("only one of -c or an inline [CONTAINER] arg is allowed"))
+				}
+				o.container = args[1]
+			}
+			if o.allContainers && o.container != "" {
+				return InputError(fmt.Errorf("--all-containers=true should not be specified with container name %s", o.container))
+			}
+			if o.tail < -1 {
+				return InputError(errors.New("--tail must be greater than or equal to -1"))
+			}
+			if cmd.Flags().Changed("since") && o.since <= 0 {
+				return InputError(errors.New("--since must be greater than 0"))
+			}
+			s, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			v := &viewer{s: s, clock: clk, streams: streams}
+			return v.logs(cmd.Context(), o, name)
+		},
+	}
+	addNamespaceFlags(cmd, &o.namespace, nil)
+	cmd.Flags().StringVarP(&o.container, "container", "c", "", "print the logs of this container")
+	cmd.Flags().BoolVarP(&o.previous, "previous", "p", false, "print the logs of the previous instance of the container")
+	cmd.Flags().BoolVarP(&o.follow, "follow", "f", false, "stream the logs until the container exits")
+	cmd.Flags().BoolVar(&o.timestamps, "timestamps", false, "prefix each line with its RFC3339Nano timestamp")
+	cmd.Flags().IntVar(&o.tail, "tail", -1, "lines of the end of the log to show; -1 for all")
+	cmd.Flags().DurationVar(&o.since, "since", 0, "only lines newer than this duration, like 5s, 2m or 3h")
+	cmd.Flags().BoolVar(&o.allContainers, "all-containers", false, "print the logs of every container: init containers first")
+	cmd.Flags().BoolVar(&o.prefix, "prefix", false, "prefix each line with [pod/NAME/CONTAINER]")
+	return cmd
+}
+
+// logSource is one container instance's log file.
+type logSource struct {
+	container string
+	path      string // empty: the instance wrote no file
+	// runningID is the ID of the instance when it is running (and so can
+	// be followed), else empty.
+	runningID string
+}
+
+// logs prints the logs of the chosen containers of the pod ns/name.
+func (v *viewer) logs(ctx context.Context, o *logsOptions, name string) error {
+	var changes <-chan store.Change
+	if o.follow { // before reading the pod, so that no exit is missed
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var err error
+		if changes, err = v.s.Watch(wctx, o.namespace); err != nil {
+			return err
+		}
+	}
+	pod, err := v.s.GetPod(ctx, o.namespace, name)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		return reportErrors(v.streams.ErrOut, []error{notFound(podKind, name)})
+	}
+	if err != nil {
+		return err
+	}
+	names, err := chooseContainers(pod, o, v.streams.ErrOut)
+	if err != nil {
+		return reportErrors(v.streams.ErrOut, []error{err})
+	}
+	out := &lineWriter{w: v.streams.Out}
+	var since time.Time
+	if o.since > 0 {
+		since = v.clock.Now().Add(-o.since)
+	}
+	// In order, as kubectl reads them one after the other: a container
+	// without logs stops the command after the ones before it.
+	var live []logSource
+	for _, c := range names {
+		src, err := v.logSource(pod, c, o.previous)
+		if err != nil {
+			return reportErrors(v.streams.ErrOut, []error{err})
+		}
+		if o.follow && src.runningID != "" && src.path != "" {
+			live = append(live, src)
+			continue
+		}
+		if err := printLog(out, pod.Name, src, o, since); err != nil {
+			return err
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	return v.follow(ctx, changes, pod, live, out, o, since)
+}
+
+// chooseContainers returns the containers whose logs o asks for, as kubectl
+// picks them: all (init containers first), the named one, the default
+// container annotation, or the first container with a note on errOut.
+func chooseContainers(pod *corev1.Pod, o *logsOptions, errOut io.Writer) ([]string, error) {
+	all := func(cs []corev1.Container) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Name)
+		}
+		return out
+	}
+	if o.allContainers {
+		return append(all(pod.Spec.InitContainers), all(pod.Spec.Containers)...), nil
+	}
+	name := o.container
+	if name == "" {
+		name = pod.Annotations[defaultContainerAnnotation]
+	}
+	if name == "" {
+		if len(pod.Spec.Containers) == 0 {
+			return nil, fmt.Errorf("pod %s/%s does not have any containers", pod.Namespace, pod.Name)
+		}
+		name = pod.Spec.Containers[0].Name
+		if len(pod.Spec.Containers) > 1 || len(pod.Spec.InitContainers) > 0 {
+			fmt.Fprintf(errOut, "Defaulted container %q out of: %s\n", name, allContainerNames(pod))
+		}
+	}
+	if !slices.Contains(all(pod.Spec.Containers), name) && !slices.Contains(all(pod.Spec.InitContainers), name) {
+		return nil, fmt.Errorf("container %s is not valid for pod %s out of: %s", name, pod.Name, allContainerNames(pod))
+	}
+	return []string{name}, nil
+}
+
+// allContainerNames lists the containers as kubectl does: regular ones,
+// then init containers marked "(init)".
+func allContainerNames(pod *corev1.Pod) string {
+	var names []string
+	for _, c := range pod.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	for _, c := range pod.Spec.InitContainers {
+		names = append(names, c.Name+" (init)")
+	}
+	return strings.Join(names, ", ")
+}
+
+// logSource chooses the instance of container whose log to print, with the
+// kubelet's rules and messages (validateContainerLogStatus): the current
+// instance, or the last terminated one while the next has not started;
+// with previous, the last terminated instance.
+func (v *viewer) logSource(pod *corev1.Pod, container string, previous bool) (logSource, error) {
+	badRequest := func(format string, a ...any) error {
+		return &serverError{reason: "BadRequest", message: fmt.Sprintf(format, a...)}
+	}
+	st := containerStatus(pod, container)
+	if st == nil {
+		return logSource{}, badRequest("container %q in pod %q is waiting to start: ContainerCreating", container, pod.Name)
+	}
+	files, err := logFiles(filepath.Join(v.s.LogDir(pod.Namespace, pod.Name, pod.UID), container))
+	if err != nil {
+		return logSource{}, err
+	}
+	// current is the instance the status shows (running or terminated);
+	// while the next one waits, the newest file is the last terminated.
+	src := logSource{container: container}
+	nth := func(fromEnd int) string {
+		if len(files) < fromEnd {
+			return ""
+		}
+		return files[len(files)-fromEnd]
+	}
+	last := st.LastTerminationState.Terminated
+	switch {
+	case previous:
+		if last == nil {
+			return logSource{}, badRequest("previous terminated container %q in pod %q not found", container, pod.Name)
+		}
+		if st.State.Running != nil || st.State.Terminated != nil {
+			src.path = nth(2)
+		} else {
+			src.path = nth(1)
+		}
+	case st.State.Running != nil:
+		src.path, src.runningID = nth(1), st.ContainerID
+	case st.State.Terminated != nil || last != nil:
+		src.path = nth(1)
+	case st.State.Waiting != nil:
+		switch reason := st.State.Waiting.Reason; reason {
+		case "ErrImagePull":
+			return logSource{}, badRequest("container %q in pod %q is waiting to start: image can't be pulled", container, pod.Name)
+		case "ImagePullBackOff":
+			return logSource{}, badRequest("container %q in pod %q is waiting to start: trying and failing to pull image", container, pod.Name)
+		default:
+			return logSource{}, badRequest("container %q in pod %q is waiting to start: %v", container, pod.Name, reason)
+		}
+	default:
+		return logSource{}, badRequest("container %q in pod %q is waiting to start - no logs yet", container, pod.Name)
+	}
+	return src, nil
+}
+
+// containerStatus returns the status of the named init or regular
+// container, nil if the pod reports none.
+func containerStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.InitContainerStatuses} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+// logFiles returns the paths of the N.log files in dir by attempt N.
+func logFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("container logs %s: %w", dir, err)
+	}
+	type file struct {
+		n    int
+		path string
+	}
+	var files []file
+	for _, e := range entries {
+		n, err := strconv.Atoi(strings.TrimSuffix(e.Name(), ".log"))
+		if err != nil || !strings.HasSuffix(e.Name(), ".log") {
+			continue
+		}
+		files = append(files, file{n, filepath.Join(dir, e.Name())})
+	}
+	slices.SortFunc(files, func(a, b file) int { return a.n - b.n })
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = f.path
+	}
+	return out, nil
+}
+
+// printLog prints the part of src's log that o selects.
+func printLog(out *lineWriter, pod string, src logSource, o *logsOptions, since time.Time) error {
+	if src.path == "" {
+		return nil
+	}
+	entries, err := logs.ReadFile(src.path, logs.Options{Tail: o.tail, Since: since})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		out.entry(pod, src.container, e, o)
+	}
+	return nil
+}
+
+// follow prints the live containers' logs as they grow, each until its
+// instance stops running or the pod is deleted (or ctx ends), and waits
+// for the last line of each.
+func (v *viewer) follow(ctx context.Context, changes <-chan store.Change, pod *corev1.Pod, live []logSource, out *lineWriter, o *logsOptions, since time.Time) error {
+	type follower struct {
+		src    logSource
+		cancel context.CancelFunc
+	}
+	done := make(chan int, len(live))
+	errs := make([]error, len(live))
+	followers := make([]follower, len(live))
+	var wg sync.WaitGroup
+	for i, src := range live {
+		fctx, cancel := context.WithCancel(ctx)
+		followers[i] = follower{src, cancel}
+		skip := 0
+		if o.tail >= 0 {
+			existing, err := logs.ReadFile(src.path, logs.Options{Tail: -1})
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				cancel()
+				return err
+			}
+			skip = max(0, len(existing)-o.tail)
+		}
+		wg.Go(func() {
+			defer func() { done <- i }()
+			errs[i] = logs.Follow(fctx, src.path, func(e logs.Entry) {
+				if skip > 0 {
+					skip--
+					return
+				}
+				if !e.Time.Before(since) {
+					out.entry(pod.Name, src.container, e, o)
+				}
+			})
+		})
+	}
+	defer func() {
+		for _, f := range followers {
+			f.cancel()
+		}
+		wg.Wait()
+	}()
+	running := len(live)
+	for running > 0 {
+		select {
+		case <-done:
+			running--
+		case c, ok := <-changes:
+			if !ok { // ctx ended
+				changes = nil
+				continue
+			}
+			if !c.Resync && (c.Kind != store.Pods || c.Name != pod.Name) {
+				continue
+			}
+			cur, err := v.s.GetPod(ctx, pod.Namespace, pod.Name)
+			gone := errors.Is(err, store.ErrNotFound) || (err == nil && cur.UID != pod.UID)
+			if err != nil && !gone {
+				return err
+			}
+			for _, f := range followers {
+				if gone || !stillRunning(cur, f.src) {
+					f.cancel()
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// stillRunning reports whether the instance src follows is still running.
+func stillRunning(pod *corev1.Pod, src logSource) bool {
+	st := containerStatus(pod, src.container)
+	return st != nil && st.State.Running != nil && st.ContainerID == src.runningID
+}
+
+// lineWriter writes log lines whole, from several goroutines.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// entry writes one log line with the prefixes o asks for.
+func (l *lineWriter) entry(pod, container string, e logs.Entry, o *logsOptions) {
+	var b []byte
+	if o.prefix {
+		b = fmt.Appendf(b, "[pod/%s/%s] ", pod, container)
+	}
+	if o.timestamps {
+		b = e.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = append(b, ' ')
+	}
+	b = append(b, e.Content...)
+	b = append(b, '\n')
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w.Write(b)
+}
