@@ -101,6 +101,8 @@ var verbs = []func(*globalOptions, Streams) *cobra.Command{
 	newImageCommand,
 	newValidateCommand,
 	newGetCommand,
+	newDescribeCommand,
+	newLogsCommand,
 }
 
 type usageError struct{ error }
