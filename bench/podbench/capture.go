@@ -34,11 +34,11 @@ func (e *env) capture(ctx context.Context, out string) (lower string, err error)
 	}
 	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	p, err := startProc(cmd)
+	if err != nil {
 		return "", fmt.Errorf("capture: start podrun: %w", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	defer p.kill() // on early returns; a no-op once it ended
 
 	bundles := filepath.Join(e.root, "runtime", "containers")
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -46,11 +46,9 @@ func (e *env) capture(ctx context.Context, out string) (lower string, err error)
 	found := map[string]string{}
 	for len(found) < len(containerNames) {
 		select {
-		case err := <-done:
-			return "", fmt.Errorf("capture: podrun ended before the three bundles were seen (%v); see %s", err, logf.Name())
+		case <-p.exited:
+			return "", fmt.Errorf("capture: podrun ended before the three bundles were seen (%v); see %s", p.err, logf.Name())
 		case <-ctx.Done():
-			_ = cmd.Process.Kill()
-			<-done
 			return "", ctx.Err()
 		case <-tick.C:
 		}
@@ -72,8 +70,9 @@ func (e *env) capture(ctx context.Context, out string) (lower string, err error)
 	if err != nil {
 		return "", err
 	}
-	if err := <-done; err != nil {
-		return "", fmt.Errorf("capture: podrun: %w; see %s", err, logf.Name())
+	<-p.exited
+	if p.err != nil {
+		return "", fmt.Errorf("capture: podrun: %w; see %s", p.err, logf.Name())
 	}
 	return lower, nil
 }
@@ -130,4 +129,38 @@ func overlayLower(target string) (string, error) {
 // podrun returns a command running podrun with the private state root.
 func (e *env) podrun(args ...string) *exec.Cmd {
 	return exec.Command(e.podrunBin, append([]string{"--root", e.root}, args...)...)
+}
+
+// proc is a started child process and its end.
+type proc struct {
+	cmd *exec.Cmd
+	// exited is closed once the process has been reaped; err is then
+	// its Wait error.
+	exited chan struct{}
+	err    error
+}
+
+// startProc starts cmd and a goroutine that reaps it; the goroutine ends
+// with the process (see stop).
+func startProc(cmd *exec.Cmd) (*proc, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// kill kills the process if it still runs and waits for it.
+func (p *proc) kill() {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.exited
 }

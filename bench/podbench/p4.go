@@ -55,13 +55,12 @@ func (e *env) p4(ctx context.Context, pods int, idle time.Duration) (p4Result, e
 	cmd := e.podrun("run", "-f", manifest, "--rm", "--timeout", "10m")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	p, err := startProc(cmd)
+	if err != nil {
 		return p4Result{}, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	res, err := e.p4Measure(ctx, cmd.Process.Pid, prefix, pods, idle, start, done)
-	note, stopErr := e.stopPodrun(cmd, done)
+	res, err := e.p4Measure(ctx, p, prefix, pods, idle, start)
+	note, stopErr := e.stopPodrun(p)
 	res.Note = note
 	if err == nil && stopErr != nil {
 		err = fmt.Errorf("clean up after podrun: %w", stopErr)
@@ -71,15 +70,16 @@ func (e *env) p4(ctx context.Context, pods int, idle time.Duration) (p4Result, e
 
 // p4Measure waits for the pods to run, then samples the process around
 // the idle window.
-func (e *env) p4Measure(ctx context.Context, pid int, prefix string, pods int, idle time.Duration, start time.Time, done <-chan error) (p4Result, error) {
+func (e *env) p4Measure(ctx context.Context, p *proc, prefix string, pods int, idle time.Duration, start time.Time) (p4Result, error) {
 	res := p4Result{Pods: pods, Idle: idle}
+	pid := p.cmd.Process.Pid
 	deadline := time.Now().Add(3 * time.Minute)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for running := 0; running < pods; {
 		select {
-		case err := <-done:
-			return res, fmt.Errorf("podrun ended before its pods ran: %v", err)
+		case <-p.exited:
+			return res, fmt.Errorf("podrun ended before its pods ran: %v", p.err)
 		case <-ctx.Done():
 			return res, ctx.Err()
 		case <-tick.C:
@@ -112,9 +112,9 @@ func (e *env) p4Measure(ctx context.Context, pid int, prefix string, pods int, i
 	window := time.NewTimer(idle)
 	select {
 	case <-window.C:
-	case err := <-done:
+	case <-p.exited:
 		window.Stop()
-		return res, fmt.Errorf("podrun ended while idling: %v", err)
+		return res, fmt.Errorf("podrun ended while idling: %v", p.err)
 	case <-ctx.Done():
 		window.Stop()
 		return res, ctx.Err()
@@ -138,17 +138,21 @@ func (e *env) p4Measure(ctx context.Context, pid int, prefix string, pods int, i
 // pods' containers and mounts are removed with runc and umount; the
 // returned note says so. Its exit status is not an error: an interrupted
 // run exits 1.
-func (e *env) stopPodrun(cmd *exec.Cmd, done <-chan error) (note string, err error) {
-	_ = cmd.Process.Signal(syscall.SIGINT)
+func (e *env) stopPodrun(p *proc) (note string, err error) {
+	select {
+	case <-p.exited:
+		return "podrun ended by itself", nil
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
 	t := time.NewTimer(20 * time.Second)
 	defer t.Stop()
 	select {
-	case <-done:
+	case <-p.exited:
 		return "", nil
 	case <-t.C:
 	}
-	_ = cmd.Process.Kill()
-	<-done
+	p.kill()
 	return "podrun did not end within 20 s of SIGINT: killed, its containers removed with runc", e.forceCleanup()
 }
 
