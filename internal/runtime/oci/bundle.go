@@ -62,6 +62,9 @@ func (r *Runtime) generateConfig(ctx context.Context, c *container, img *v1.Conf
 	if err != nil {
 		return nil, specError(c, err)
 	}
+	if r.specVersion != "" {
+		s.Version = r.specVersion
+	}
 	// runc cannot lower oom_score_adj without CAP_SYS_RESOURCE.
 	if s.Process != nil && s.Process.OOMScoreAdj != nil && *s.Process.OOMScoreAdj < r.ownOOMScore {
 		s.Process.OOMScoreAdj = nil

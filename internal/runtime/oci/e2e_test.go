@@ -100,17 +100,26 @@ func TestE2EExitCodes(t *testing.T) {
 	}
 }
 
-// TestE2EOOMKilled runs a container over its memory limit.
+// TestE2EOOMKilled runs a container over its memory limit, on runc and
+// on crun.
 func TestE2EOOMKilled(t *testing.T) {
 	t.Parallel()
-	tr := newTestRuntime(t)
-	c := sh("hog", `x=$(head -c 67108864 /dev/zero | tr '\0' a); echo survived`)
-	c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("16Mi")}
-	pod := testPod("oom-pod", c)
-	sb := tr.sandbox(pod)
-	st := tr.wait(tr.run(sb, pod, "hog"))
-	if st.Reason != "OOMKilled" || st.ExitCode != 137 {
-		t.Errorf("hog ended with %d (%s), want 137 (OOMKilled)", st.ExitCode, st.Reason)
+	for _, name := range []string{"runc", "crun"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if name == "crun" {
+				requireCrun(t)
+			}
+			tr := newTestRuntime(t, func(o *Options) { o.Runtime = name })
+			c := sh("hog", `x=$(head -c 67108864 /dev/zero | tr '\0' a); echo survived`)
+			c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("16Mi")}
+			pod := testPod("oom-pod", c)
+			sb := tr.sandbox(pod)
+			st := tr.wait(tr.run(sb, pod, "hog"))
+			if st.Reason != "OOMKilled" || st.ExitCode != 137 {
+				t.Errorf("hog ended with %d (%s), want 137 (OOMKilled)", st.ExitCode, st.Reason)
+			}
+		})
 	}
 }
 

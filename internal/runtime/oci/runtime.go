@@ -93,6 +93,9 @@ type Runtime struct {
 	sandboxes  map[string]*sandbox
 	containers map[string]*container
 	seq        uint64
+	// specVersion is the OCI runtime-spec version the runtime reports,
+	// written as config.json's ociVersion (crun 1.8 refuses newer ones).
+	specVersion string
 	// reaper is shared by the process's Runtimes; ownReaper is set when
 	// this Runtime created it and closes it.
 	reaper    *Reaper
@@ -151,6 +154,12 @@ func New(opts Options) (*Runtime, error) {
 			return nil, fmt.Errorf("oci runtime state: %w", err)
 		}
 	}
+	vctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	version, err := client.Version(vctx)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("oci runtime %q: %w", client.Command, err)
+	}
 	mounts, err := cgroupMounts()
 	if err != nil {
 		return nil, err
@@ -167,7 +176,7 @@ func New(opts Options) (*Runtime, error) {
 	}
 	return &Runtime{
 		opts: opts, runc: client, log: logger.With("runtime", filepath.Base(client.Command)), clock: opts.Clock,
-		cgroups: mounts, ownOOMScore: readOOMScoreAdj(), reaper: reaper, ownReaper: own,
+		cgroups: mounts, ownOOMScore: readOOMScoreAdj(), reaper: reaper, ownReaper: own, specVersion: version.Spec,
 		sandboxes: map[string]*sandbox{}, containers: map[string]*container{},
 	}, nil
 }

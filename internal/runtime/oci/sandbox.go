@@ -157,6 +157,8 @@ func (r *Runtime) startPause(sb *sandbox) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start PID namespace holder: %w", err)
 	}
+	// Only Wait may reap it: its PID names the namespace containers join.
+	r.reaper.watch(cmd.Process.Pid)
 	sb.pause = cmd
 	return nil
 }
@@ -320,6 +322,7 @@ func (r *Runtime) teardownSandbox(sb *sandbox) error {
 	if sb.pause != nil {
 		_ = sb.pause.Process.Kill()
 		_ = sb.pause.Wait()
+		r.reaper.unwatch(sb.pause.Process.Pid)
 		sb.pause = nil
 	}
 	errs = append(errs, volume.Teardown(context.Background(), sb.dir))

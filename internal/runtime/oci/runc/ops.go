@@ -386,14 +386,35 @@ func (c *Client) Events(ctx context.Context, id string, opts EventsOpts, fn func
 	return nil
 }
 
-// Version returns the first line of `runtime --version`.
-func (c *Client) Version(ctx context.Context) (string, error) {
-	argv := append(append([]string{}, c.Wrapper...), c.binary(), "--version")
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+// VersionInfo is what `runtime --version` reports.
+type VersionInfo struct {
+	// Version is the first line, e.g. "runc version 1.1.5".
+	Version string
+	// Spec is the OCI runtime-spec version the runtime implements (the
+	// "spec:" line), e.g. "1.0.2-dev"; empty if not reported.
+	Spec string
+}
+
+// Version runs `runtime --version`.
+func (c *Client) Version(ctx context.Context) (VersionInfo, error) {
+	cmd := exec.CommandContext(ctx, c.binary(), "--version")
 	out, err := c.run(cmd, "version", "")
 	if err != nil {
-		return "", err
+		return VersionInfo{}, err
 	}
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return line, nil
+	return parseVersion(string(out)), nil
+}
+
+// parseVersion parses `runtime --version` output.
+func parseVersion(out string) VersionInfo {
+	var v VersionInfo
+	for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if i == 0 {
+			v.Version = strings.TrimSpace(line)
+		}
+		if rest, ok := strings.CutPrefix(line, "spec:"); ok {
+			v.Spec = strings.TrimSpace(rest)
+		}
+	}
+	return v
 }

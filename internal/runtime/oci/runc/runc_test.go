@@ -179,3 +179,20 @@ func TestEventsDecodesLines(t *testing.T) {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }
+
+func TestParseVersion(t *testing.T) {
+	for _, tc := range []struct {
+		doc, out string
+		want     VersionInfo
+	}{
+		{doc: "runc", out: "runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1+deb12u1\nspec: 1.0.2-dev\ngo: go1.19.8\nlibseccomp: 2.5.4\n",
+			want: VersionInfo{Version: "runc version 1.1.5+ds1", Spec: "1.0.2-dev"}},
+		{doc: "crun", out: "crun version 1.8.1\ncommit: f8a096be\nrundir: /run/crun\nspec: 1.0.0\n+SYSTEMD +SELINUX\n",
+			want: VersionInfo{Version: "crun version 1.8.1", Spec: "1.0.0"}},
+		{doc: "no spec line", out: "myruntime 0.1\n", want: VersionInfo{Version: "myruntime 0.1"}},
+	} {
+		if diff := cmp.Diff(tc.want, parseVersion(tc.out)); diff != "" {
+			t.Errorf("%s: parseVersion (-want +got):\n%s", tc.doc, diff)
+		}
+	}
+}
