@@ -192,6 +192,9 @@ func execute(t *testing.T, ctx context.Context, newCmd viewCommand, g *globalOpt
 // executeTo runs a view command writing to streams.
 func executeTo(ctx context.Context, newCmd viewCommand, g *globalOptions, clk clock.Clock, streams Streams, args ...string) error {
 	cmd := newCmd(g, streams, clk)
+	if args == nil {
+		args = []string{} // not os.Args
+	}
 	cmd.SetArgs(args)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
