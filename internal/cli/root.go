@@ -103,6 +103,7 @@ var verbs = []func(*globalOptions, Streams) *cobra.Command{
 	newGetCommand,
 	newDescribeCommand,
 	newLogsCommand,
+	newEventsCommand,
 }
 
 type usageError struct{ error }
