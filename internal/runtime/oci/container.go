@@ -154,6 +154,9 @@ func (r *Runtime) prepareBundle(ctx context.Context, c *container) error {
 		return err
 	}
 	c.root = root
+	if err := recordContainer(c); err != nil {
+		return err
+	}
 	c.termFile = filepath.Join(c.bundle, "termination-log")
 	if err := os.WriteFile(c.termFile, nil, 0o666); err != nil {
 		return fmt.Errorf("termination message file: %w", err)

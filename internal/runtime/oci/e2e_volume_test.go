@@ -107,3 +107,11 @@ func TestE2EConfigErrors(t *testing.T) {
 		t.Errorf("ListContainers = %v, %v; want none", cs, err)
 	}
 }
+
+func corev1VolumeMount(name, path string) corev1.VolumeMount {
+	return corev1.VolumeMount{Name: name, MountPath: path}
+}
+
+func emptyDirVolume(name string) []corev1.Volume {
+	return []corev1.Volume{{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+}

@@ -146,7 +146,7 @@ func (r *Runtime) setupSandbox(ctx context.Context, sb *sandbox) error {
 		}
 	}
 	sb.createdAt = r.now()
-	return nil
+	return recordSandbox(sb)
 }
 
 // startPause starts the process that is PID 1 of the pod's shared PID
@@ -283,13 +283,15 @@ func writeHostAliases(b *bytes.Buffer, aliases []corev1.HostAlias) {
 
 // RemovePodSandbox removes every container of the sandbox and then the
 // sandbox: namespaces, PID namespace holder, the pod's cgroups in every
-// hierarchy, and its state directory. Removing an unknown sandbox succeeds.
+// hierarchy, and its state directory. A sandbox another process created
+// under the same Root (and that died) is removed from what it left on
+// disk. Removing an unknown sandbox succeeds.
 func (r *Runtime) RemovePodSandbox(ctx context.Context, sandboxID string) error {
 	r.mu.Lock()
 	sb, ok := r.sandboxes[sandboxID]
 	r.mu.Unlock()
 	if !ok {
-		return nil
+		return r.removeOrphanSandbox(ctx, sandboxID)
 	}
 	sb.opMu.Lock()
 	defer sb.opMu.Unlock()

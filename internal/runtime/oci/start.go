@@ -36,7 +36,11 @@ func (r *Runtime) StartContainer(ctx context.Context, containerID string) error 
 	r.mu.Lock()
 	state := c.status.State
 	closed := r.closed
+	_, present := r.containers[c.id]
 	r.mu.Unlock()
+	if !present {
+		return fmt.Errorf("start container %q: removed: %w", containerID, runtime.ErrNotFound)
+	}
 	if closed {
 		return fmt.Errorf("start container %q: runtime closed", containerID)
 	}
