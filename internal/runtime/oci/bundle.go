@@ -29,6 +29,9 @@ func (r *Runtime) generateConfig(ctx context.Context, c *container, img *v1.Conf
 		Rootfs: c.root.Path,
 		Namespaces: spec.Namespaces{
 			Network: sb.ns.Net, UTS: sb.ns.UTS, IPC: sb.ns.IPC, PID: sb.pidNamespace(),
+			// containerd gives containers a cgroup namespace on a
+			// cgroup v2 host.
+			Cgroup: unifiedOnly(r.cgroups),
 		},
 		EtcHosts: sb.hosts, ResolvConf: sb.resolvConf, EtcHostname: sb.hostnameFile,
 		ShmPath:                    sb.shm,
@@ -121,4 +124,14 @@ func writeConfig(bundle string, s *specs.Spec) error {
 		return fmt.Errorf("write config.json: %w", err)
 	}
 	return nil
+}
+
+// unifiedOnly reports whether the host mounts only cgroup v2.
+func unifiedOnly(mounts []cgroupMount) bool {
+	for _, m := range mounts {
+		if !m.V2 {
+			return false
+		}
+	}
+	return len(mounts) > 0
 }

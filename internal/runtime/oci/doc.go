@@ -31,6 +31,15 @@
 // runc exec's child), which would otherwise keep a container's init from
 // finishing its exit.
 //
+// The Reaper is process-wide: podrun's main creates one and passes it to
+// every Runtime in Options.Reaper (a Runtime without one makes its own).
+//
+// Each sandbox and bundle directory holds a small JSON record (sandbox.json,
+// container.json), so a Runtime on the same Root can remove a sandbox whose
+// creator died: RemovePodSandbox of a sandbox it does not hold in memory
+// removes what it finds on disk. It cannot adopt running containers: their
+// exit statuses and output pipes died with their parent.
+//
 // RemovePodSandbox leaves nothing behind: containers, namespace mounts,
 // the PID holder, the pod's cgroup directories in every v1 hierarchy and
 // the v2 mount (runc leaves the parents), bundles and runc state.
