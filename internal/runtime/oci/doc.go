@@ -32,7 +32,8 @@
 // finishing its exit.
 //
 // The Reaper is process-wide: podrun's main creates one and passes it to
-// every Runtime in Options.Reaper (a Runtime without one makes its own).
+// every Runtime in Options.Reaper; Runtimes created without one share a
+// default Reaper that lives as long as the process.
 //
 // Each sandbox and bundle directory holds a small JSON record (sandbox.json,
 // container.json), so a Runtime on the same Root can remove a sandbox whose

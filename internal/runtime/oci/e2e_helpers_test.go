@@ -51,10 +51,6 @@ func requireE2E(t *testing.T) {
 }
 
 var (
-	reaperOnce   sync.Once
-	sharedReaper *Reaper
-	reaperErr    error
-
 	busyboxOnce  sync.Once
 	busyboxLayer string
 	busyboxErr   error
@@ -128,11 +124,11 @@ func (f fakeImages) Lookup(ctx context.Context, ref string) ([]string, *v1.Confi
 // Runtimes as main shares one in podrun.
 func testReaper(t *testing.T) *Reaper {
 	t.Helper()
-	reaperOnce.Do(func() { sharedReaper, reaperErr = NewReaper() })
-	if reaperErr != nil {
-		t.Fatalf("NewReaper: %v", reaperErr)
+	rp, err := processReaper()
+	if err != nil {
+		t.Fatalf("reaper: %v", err)
 	}
-	return sharedReaper
+	return rp
 }
 
 // testRuntime is a Runtime with a private root and cgroup parent whose

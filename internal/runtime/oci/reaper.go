@@ -30,7 +30,7 @@ import (
 // never takes an exit status that exec.Cmd.Wait elsewhere in this process
 // waits for (those children share our namespace). There must be one Reaper
 // per process, shared by all its Runtimes: main creates it and passes it in
-// Options (a Runtime without one creates its own).
+// Options, or Runtimes created without one share a default Reaper.
 type Reaper struct {
 	mu sync.Mutex
 	// watched counts registrations of container PIDs; starting counts
@@ -42,6 +42,20 @@ type Reaper struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
+}
+
+// The process's default Reaper, for Runtimes created without one.
+var (
+	defaultReaperOnce sync.Once
+	defaultReaper     *Reaper
+	defaultReaperErr  error
+)
+
+// processReaper returns the process's default Reaper, creating it on first
+// use; it is never closed.
+func processReaper() (*Reaper, error) {
+	defaultReaperOnce.Do(func() { defaultReaper, defaultReaperErr = NewReaper() })
+	return defaultReaper, defaultReaperErr
 }
 
 // NewReaper makes this process a child subreaper and starts reaping.

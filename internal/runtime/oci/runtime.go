@@ -65,7 +65,9 @@ type Options struct {
 	NodeName string
 	NodeIP   string
 	// Reaper is the process's child subreaper, shared by all Runtimes of
-	// the process; nil creates one for this Runtime.
+	// the process; nil uses one created on first use and kept for the
+	// life of the process (two Reapers in one process would reap each
+	// other's containers).
 	Reaper *Reaper
 }
 
@@ -96,10 +98,8 @@ type Runtime struct {
 	// specVersion is the OCI runtime-spec version the runtime reports,
 	// written as config.json's ociVersion (crun 1.8 refuses newer ones).
 	specVersion string
-	// reaper is shared by the process's Runtimes; ownReaper is set when
-	// this Runtime created it and closes it.
-	reaper    *Reaper
-	ownReaper bool
+	// reaper is shared by the process's Runtimes.
+	reaper *Reaper
 
 	// wg counts the goroutines the Runtime owns (exit watchers, log
 	// copiers); Close waits for them.
@@ -110,7 +110,8 @@ var _ runtime.Runtime = (*Runtime)(nil)
 
 // New checks the machine (root, the OCI runtime binary, cgroup mounts)
 // and returns a Runtime keeping its state under opts.Root. Without
-// opts.Reaper it makes this process a child subreaper with its own Reaper.
+// opts.Reaper it uses the process's default Reaper, making this process a
+// child subreaper.
 func New(opts Options) (*Runtime, error) {
 	if opts.Root == "" {
 		return nil, errors.New("oci runtime: no root directory")
@@ -167,16 +168,15 @@ func New(opts Options) (*Runtime, error) {
 	if len(mounts) == 0 {
 		return nil, fmt.Errorf("oci runtime: no cgroup hierarchy mounted: %w", runtime.ErrNotSupported)
 	}
-	reaper, own := opts.Reaper, false
+	reaper := opts.Reaper
 	if reaper == nil {
-		if reaper, err = NewReaper(); err != nil {
+		if reaper, err = processReaper(); err != nil {
 			return nil, fmt.Errorf("oci runtime: %w", err)
 		}
-		own = true
 	}
 	return &Runtime{
 		opts: opts, runc: client, log: logger.With("runtime", filepath.Base(client.Command)), clock: opts.Clock,
-		cgroups: mounts, ownOOMScore: readOOMScoreAdj(), reaper: reaper, ownReaper: own, specVersion: version.Spec,
+		cgroups: mounts, ownOOMScore: readOOMScoreAdj(), reaper: reaper, specVersion: version.Spec,
 		sandboxes: map[string]*sandbox{}, containers: map[string]*container{},
 	}, nil
 }
@@ -213,9 +213,6 @@ func (r *Runtime) Close() error {
 	}
 	r.mu.Unlock()
 	r.wg.Wait()
-	if r.ownReaper {
-		r.reaper.Close()
-	}
 	return nil
 }
 
