@@ -9,8 +9,8 @@
 // It does what podrun's OCI runtime does, in the order podrun does it:
 //
 //   - a sandbox: new network (loopback up), UTS (hostname) and IPC
-//     namespaces kept alive by bind mounts, and /etc/hosts, resolv.conf and
-//     hostname files for the containers;
+//     namespaces kept alive by bind mounts, /etc/hosts, resolv.conf and
+//     hostname files and a /dev/shm tmpfs for the containers;
 //   - per container: a bundle with an overlay rootfs over the same image
 //     layers (lowerdir), a termination-log file and config.json, then
 //     `runc create --pid-file` with stdout and stderr on a log file and
@@ -139,6 +139,8 @@ type pod struct {
 	cgroup     string
 	containers []*ctr
 	times      Timings
+	// shm is the mounted pod /dev/shm, once mounted.
+	shm string
 }
 
 // ctr is one container of the pod.
@@ -240,8 +242,21 @@ func (p *pod) setupSandbox() error {
 			return err
 		}
 	}
+	// The pod's /dev/shm, shared by its containers, as podrun mounts it.
+	shm := filepath.Join(p.sandbox, "shm")
+	if err := os.MkdirAll(shm, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
+		return fmt.Errorf("mount pod /dev/shm: %w", err)
+	}
+	p.shm = shm
 	return nil
 }
+
+// sandboxFiles are the sandbox entries setupSandbox makes, which the
+// templates may bind-mount.
+var sandboxFiles = map[string]bool{"hosts": true, "resolv.conf": true, "hostname": true, "shm": true}
 
 // unshareOnThread runs on a locked, disposable thread.
 func (p *pod) unshareOnThread() error {
@@ -305,7 +320,9 @@ func (p *pod) start(c *ctr) error {
 	if err := os.WriteFile(term, nil, 0o666); err != nil {
 		return err
 	}
-	p.rebind(c, rootfs)
+	if err := p.rebind(c, rootfs); err != nil {
+		return err
+	}
 	data, err := json.MarshalIndent(c.spec, "", "\t")
 	if err != nil {
 		return err
@@ -323,7 +340,8 @@ func (p *pod) start(c *ctr) error {
 	create.Stdout, create.Stderr = log, log
 	c.created = true
 	if err := create.Run(); err != nil {
-		return fmt.Errorf("runc create %s: %w (see %s)", c.name, err, log.Name())
+		out, _ := os.ReadFile(log.Name())
+		return fmt.Errorf("runc create %s: %w: %s", c.name, err, strings.TrimSpace(string(out)))
 	}
 	raw, err := os.ReadFile(pidFile)
 	if err != nil {
@@ -341,7 +359,7 @@ func (p *pod) start(c *ctr) error {
 // rebind moves the template's paths to this run: rootfs, the sandbox's
 // namespaces, the cgroup, and bind-mount sources in podrun's sandbox and
 // bundle directories.
-func (p *pod) rebind(c *ctr, rootfs string) {
+func (p *pod) rebind(c *ctr, rootfs string) error {
 	s := c.spec
 	oldBundle := filepath.Dir(s.Root.Path)
 	s.Root.Path = rootfs
@@ -360,11 +378,20 @@ func (p *pod) rebind(c *ctr, rootfs string) {
 	for i, m := range s.Mounts {
 		switch {
 		case oldSandbox != "" && strings.HasPrefix(m.Source, oldSandbox+"/"):
-			s.Mounts[i].Source = filepath.Join(p.sandbox, filepath.Base(m.Source))
+			rel := strings.TrimPrefix(m.Source, oldSandbox+"/")
+			if !sandboxFiles[rel] {
+				return fmt.Errorf("container %s: the template mounts %s from podrun's sandbox, which rawrunc does not make", c.name, rel)
+			}
+			s.Mounts[i].Source = filepath.Join(p.sandbox, rel)
 		case strings.HasPrefix(m.Source, oldBundle+"/"):
-			s.Mounts[i].Source = filepath.Join(c.bundle, filepath.Base(m.Source))
+			rel := strings.TrimPrefix(m.Source, oldBundle+"/")
+			if rel != "termination-log" {
+				return fmt.Errorf("container %s: the template mounts %s from podrun's bundle, which rawrunc does not make", c.name, rel)
+			}
+			s.Mounts[i].Source = filepath.Join(c.bundle, rel)
 		}
 	}
+	return nil
 }
 
 // wait reaps pid (a child of this subreaper) and returns its exit code.
@@ -402,6 +429,11 @@ func (p *pod) teardown() error {
 		}
 	}
 	errs = append(errs, removeCgroup(p.cgroup))
+	if p.shm != "" {
+		if err := unix.Unmount(p.shm, unix.MNT_DETACH); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, path := range p.ns {
 		if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 			errs = append(errs, err)
