@@ -104,6 +104,7 @@ var verbs = []func(*globalOptions, Streams) *cobra.Command{
 	newDescribeCommand,
 	newLogsCommand,
 	newEventsCommand,
+	newWaitCommand,
 }
 
 type usageError struct{ error }
