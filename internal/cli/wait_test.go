@@ -162,5 +162,3 @@ func updatePod(t *testing.T, ctx context.Context, g *globalOptions, name string,
 		t.Fatal(err)
 	}
 }
-
-
