@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -46,21 +49,83 @@ var pending = map[string]string{
 	"063-validation-init-restartpolicy-never": reasonValidation,
 }
 
-// knownFailures are scenarios that run but fail because of a bug outside
-// this package, each with its diagnosis (reported to the owners). A known
-// failure that passes fails the test so that it gets removed from here.
-var knownFailures = map[string]string{
-	"011-sidecar-interleaved-start-order": podworkerStartedLate,
+// knownFailures are failures of scenarios that run, caused by a bug
+// outside this package, each with its diagnosis (reported to the owners)
+// and the failures it covers; any other failure of the scenario is still
+// an error. A known failure that no longer shows fails the test so that
+// it gets removed from here.
+var knownFailures = map[string]knownFailure{
+	"011-sidecar-interleaved-start-order":     {podworkerStartedLate, containsAll("order: ", ".started (", "must not be after", ".start (")},
+	"052-poststart-failure":                   {statusDuringPostStart, containsAll("containers.main.started: true, want false")},
+	"056-job-podfailurepolicy-sidecar-gotcha": {jobFailedCountsIgnored, containsAll("job.failed: ", "want 0")},
 }
 
-// podworkerStartedLate: internal/podworker stamps a container's
-// startedTrueAt in publish (trackStartedReady, time of the publish), after
-// the step already acted on it: the next init container's start is
-// earlier than the sidecar's recorded "started", so [sidecar.started,
-// next.start] fails by the few milliseconds of the create/start in
-// between. The order itself is right; the record's timestamp is late. On
-// the fake runtime in a synctest bubble both times are equal, hiding it.
-const podworkerStartedLate = "podworker records startedTrueAt at publish, after acting on it (order sidecar.started <= next.start)"
+// knownFailure is a diagnosed failure of one scenario.
+type knownFailure struct {
+	why    string
+	covers func(fail string) bool
+}
+
+func containsAll(parts ...string) func(string) bool {
+	return func(s string) bool {
+		for _, p := range parts {
+			if !strings.Contains(s, p) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// Diagnoses of the known failures.
+const (
+	// podworkerStartedLate: internal/podworker stamps a container's
+	// startedTrueAt in publish (trackStartedReady, the time of the
+	// publish), after the step already acted on it: the next init
+	// container's start is earlier than the sidecar's recorded "started",
+	// so [sidecar.started, next.start] fails by the few milliseconds of
+	// the create/start in between. The order itself is right; the
+	// record's timestamp is late. On the fake runtime in a synctest bubble
+	// both times are equal, which hides it.
+	podworkerStartedLate = "podworker records startedTrueAt at publish, after acting on it (sidecar.started later than the next start)"
+	// statusDuringPostStart: while a postStart hook runs, podrun publishes
+	// the container Running, started and ready (READY 1/1); the kubelet
+	// runs postStart inside the blocked sync loop, so the API keeps the
+	// previous status (Waiting, not started) until the hook returned, and
+	// a failing hook never shows the attempt started. Seen when the
+	// observation falls inside the hook (stopWhen main.restarts>=2 holds
+	// as attempt 3 starts its hook).
+	statusDuringPostStart = "lifecycle.Status/podworker publish started=true (READY 1/1) while postStart still runs"
+	// jobFailedCountsIgnored: internal/job Plan sets status.failed to every
+	// failed pod (plan.go: st.Failed = len(c.failed)), including the pods
+	// whose failure a podFailurePolicy Ignore rule matched; the Job
+	// controller does not count those.
+	jobFailedCountsIgnored = "job.Plan counts pods ignored by a podFailurePolicy Ignore rule in status.failed"
+	// markSameSecond: a marker line has whole-second precision
+	// ("<epoch-seconds> <token>"); conformance.Check compares it as the
+	// start of its second in order/gaps, so an event in the same second
+	// but later than the full second (delete at 12:00:30.198, preStop
+	// mark written at 12:00:30.xxx, recorded as 12:00:30.000) fails
+	// [delete, mark]. Only such same-second conflicts are excused.
+	markSameSecond = "conformance.Check compares whole-second marks as the start of their second (order within the same second)"
+)
+
+// markOrder matches an order failure between an event and a mark.
+var markOrder = regexp.MustCompile(`^order: (\S+) \((\d\d:\d\d:\d\d)\.\d+\) must not be after (\S+) \((\d\d:\d\d:\d\d)\.\d+\)$`)
+
+// excused returns the diagnosis of a failure caused by a known bug
+// outside this package: the scenario's known failure, or an order
+// between an event and a mark that lie in the same second.
+func excused(scenario, fail string) (string, bool) {
+	if kf, ok := knownFailures[scenario]; ok && kf.covers(fail) {
+		return kf.why, true
+	}
+	if m := markOrder.FindStringSubmatch(fail); m != nil && m[2] == m[4] &&
+		(strings.HasPrefix(m[1], "mark:") || strings.HasPrefix(m[3], "mark:")) {
+		return markSameSecond, true
+	}
+	return "", false
+}
 
 // Notes on scenarios that run although they mention a missing feature:
 //   - 043: sidecar-2's startupProbe is `false` with failureThreshold 600,
@@ -117,18 +182,23 @@ func TestConformance(t *testing.T) {
 			}
 			t.Parallel()
 			res := runChild(t, "scenario", sc.Name, childLimit(sc))
-			if why, ok := knownFailures[sc.Name]; ok {
-				if len(res.Fails) == 0 {
-					t.Errorf("listed as a known failure (%s) but passes: remove it from knownFailures", why)
-					return
-				}
-				t.Skipf("known failure: %s\n%s", why, strings.Join(res.Fails, "\n"))
-			}
+			var known []string
 			for _, f := range res.Fails {
+				if why, ok := excused(sc.Name, f); ok {
+					known = append(known, f+"\n    known: "+why)
+					continue
+				}
 				t.Error(f)
+			}
+			if kf, ok := knownFailures[sc.Name]; ok && !slices.ContainsFunc(res.Fails, kf.covers) {
+				t.Errorf("listed as a known failure (%s) but it no longer fails so: remove it from knownFailures", kf.why)
 			}
 			if t.Failed() {
 				t.Log(res.Detail)
+				return
+			}
+			if len(known) > 0 {
+				t.Skipf("known failures only:\n%s", strings.Join(known, "\n"))
 			}
 		})
 	}
@@ -190,6 +260,8 @@ func runScenario(t *testing.T, sc *conformance.Scenario) (fails []string, detail
 		if errs := manifest.ValidatePod(pod, manifest.Options{Gates: gates}); len(errs) > 0 {
 			t.Fatalf("scenario pod is invalid: %v", errs.ToAggregate())
 		}
+		vols, _ := json.Marshal(pod.Spec.Volumes)
+		t.Logf("volumes %s", vols)
 		res := e.runScenarioPod(pod, sc.Expect, marks)
 		if res.obs == nil {
 			t.Fatalf("no run record for pod %s (%s)", pod.Name, res.how)

@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/internal/image"
 	"github.com/podrun/podrun/internal/store"
@@ -206,4 +210,76 @@ func processesIn(rel []string, root string) []string {
 		}
 	}
 	return out
+}
+
+// forceCleanup removes what a podrun process killed with SIGKILL left in
+// the state directory root: its runc containers (killed, then deleted),
+// the mounts under root and the cgroups of the sandboxes seen. It is only
+// for tests that had to kill podrun; the leftover checks run afterwards.
+func forceCleanup(t *testing.T, root string, sandboxes []string) {
+	t.Helper()
+	runcRoot := filepath.Join(root, "runtime", "runtime")
+	ids, err := runcContainers(runcRoot)
+	if err != nil {
+		t.Errorf("force cleanup: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, id := range ids {
+		_ = exec.CommandContext(ctx, "runc", "--root", runcRoot, "kill", id, "KILL").Run()
+	}
+	for _, id := range ids {
+		var out []byte
+		for try := 0; try < 50; try++ {
+			if out, err = exec.CommandContext(ctx, "runc", "--root", runcRoot, "delete", "-f", id).CombinedOutput(); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Errorf("force cleanup: runc delete %s: %v: %s", id, err, out)
+		}
+	}
+	ms, _ := mountsUnder(root)
+	for i := len(ms) - 1; i >= 0; i-- {
+		target, _, _ := strings.Cut(ms[i], " (")
+		if err := unix.Unmount(target, unix.MNT_DETACH); err != nil {
+			t.Errorf("force cleanup: unmount %s: %v", target, err)
+		}
+	}
+	cg := podCgroups(sandboxes)
+	for i := len(cg.dirs) - 1; i >= 0; i-- {
+		// container cgroups below the pod's first, then the pod's
+		entries, _ := os.ReadDir(cg.dirs[i])
+		for _, en := range entries {
+			if en.IsDir() {
+				_ = unix.Rmdir(filepath.Join(cg.dirs[i], en.Name()))
+			}
+		}
+		if err := unix.Rmdir(cg.dirs[i]); err != nil && !errors.Is(err, unix.ENOENT) {
+			t.Errorf("force cleanup: remove cgroup %s: %v", cg.dirs[i], err)
+		}
+	}
+	for _, sub := range []string{"sandboxes", "containers"} {
+		_ = os.RemoveAll(filepath.Join(root, "runtime", sub))
+	}
+	reapPodZombies(cg.rel)
+}
+
+// reapPodZombies reaps the zombie children of this process (a child
+// subreaper: a killed podrun's container processes come here) that
+// belonged to one of the pod cgroups rel. Other children, such as the
+// processes exec.Cmd waits for, are never in a pod cgroup.
+func reapPodZombies(rel []string) {
+	me := os.Getpid()
+	for _, desc := range processesIn(rel, "/nonexistent") {
+		var pid int
+		if _, err := fmt.Sscanf(desc, "pid %d", &pid); err != nil {
+			continue
+		}
+		if ppid, d, ok := procParent(pid); ok && ppid == me && strings.Contains(d, "state Z") {
+			var ws unix.WaitStatus
+			_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		}
+	}
 }
