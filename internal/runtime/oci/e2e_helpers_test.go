@@ -232,7 +232,7 @@ func (tr *testRuntime) assertNothingLeft() {
 	}
 	// Orphans are reaped on SIGCHLD, asynchronously; make sure the pass
 	// that the last kill triggered has happened.
-	r.reaper.reapOrphans()
+	r.reaper.settle()
 	for _, pid := range tr.pids {
 		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
 			t.Errorf("process %d still exists: %s", pid, st)

@@ -37,6 +37,8 @@ type Reaper struct {
 	// containers whose PID is not known yet (reaping waits for zero).
 	watched  map[int]int
 	starting int
+	// idle is signalled when starting drops to zero.
+	idle *sync.Cond
 
 	kick chan struct{}
 	stop chan struct{}
@@ -65,6 +67,7 @@ func NewReaper() (*Reaper, error) {
 		return nil, fmt.Errorf("become child subreaper: %w", err)
 	}
 	rp := &Reaper{watched: map[int]int{}, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	rp.idle = sync.NewCond(&rp.mu)
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGCHLD)
 	rp.wg.Add(1)
@@ -101,7 +104,9 @@ func (rp *Reaper) beginStart() {
 // endStart ends a beginStart and triggers a reaping pass.
 func (rp *Reaper) endStart() {
 	rp.mu.Lock()
-	rp.starting--
+	if rp.starting--; rp.starting == 0 {
+		rp.idle.Broadcast()
+	}
 	rp.mu.Unlock()
 	select {
 	case rp.kick <- struct{}{}:
@@ -126,13 +131,30 @@ func (rp *Reaper) unwatch(pid int) {
 }
 
 // reapOrphans reaps every zombie child that lives in a nested PID
-// namespace and is not watched.
+// namespace and is not watched, unless a start is under way (endStart
+// triggers another pass).
 func (rp *Reaper) reapOrphans() {
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
 	if rp.starting > 0 {
 		return
 	}
+	rp.reapLocked()
+}
+
+// settle waits until no start is under way and reaps: afterwards every
+// orphan that was a zombie when it was called is gone.
+func (rp *Reaper) settle() {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	for rp.starting > 0 {
+		rp.idle.Wait()
+	}
+	rp.reapLocked()
+}
+
+// reapLocked reaps unwatched nested zombies. Callers hold mu.
+func (rp *Reaper) reapLocked() {
 	for _, pid := range zombieChildren() {
 		if rp.watched[pid] > 0 {
 			continue
