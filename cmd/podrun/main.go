@@ -12,9 +12,8 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	code := cli.Main(ctx, cli.Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}, os.Args[1:])
-	stop()
-	os.Exit(code)
+	interrupts := make(chan os.Signal, 4)
+	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
+	streams := cli.Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, Interrupts: interrupts}
+	os.Exit(cli.Main(context.Background(), streams, os.Args[1:]))
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 )
@@ -17,6 +19,10 @@ type Streams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+	// Interrupts delivers SIGINT and SIGTERM. A command that handles them
+	// itself (run) claims them; for every other command the first one
+	// cancels the command's context. Nil means none arrive.
+	Interrupts <-chan os.Signal
 }
 
 // Exit codes podrun returns; see DESIGN.md "Process model".
@@ -48,7 +54,28 @@ func InputError(err error) error { return &ExitError{Code: ExitInput, Err: err} 
 
 // Main runs podrun with args and returns the process exit code.
 func Main(ctx context.Context, streams Streams, args []string) int {
-	root := NewRootCommand(streams)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	claimed := make(chan os.Signal, 4)
+	var claim atomic.Bool
+	if streams.Interrupts != nil {
+		go func() {
+			for {
+				select {
+				case sig := <-streams.Interrupts:
+					if claim.Load() {
+						claimed <- sig
+					} else {
+						cancel()
+					}
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	streams.Interrupts = claimed
+	root := newRootCommand(streams, &claim)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -72,11 +99,18 @@ func Main(ctx context.Context, streams Streams, args []string) int {
 type globalOptions struct {
 	root         string
 	featureGates string
+	// claimInterrupts, when set, hands SIGINT/SIGTERM to the command on
+	// Streams.Interrupts instead of cancelling its context.
+	claimInterrupts *atomic.Bool
 }
 
 // NewRootCommand returns the podrun command with every verb attached.
 func NewRootCommand(streams Streams) *cobra.Command {
-	g := &globalOptions{}
+	return newRootCommand(streams, &atomic.Bool{})
+}
+
+func newRootCommand(streams Streams, claim *atomic.Bool) *cobra.Command {
+	g := &globalOptions{claimInterrupts: claim}
 	cmd := &cobra.Command{
 		Use:           "podrun",
 		Short:         "Run Kubernetes Pods and Jobs on this machine with the kubelet's lifecycle",
@@ -98,9 +132,13 @@ func NewRootCommand(streams Streams) *cobra.Command {
 // verbs lists the constructors of podrun's subcommands; each verb file
 // appends nothing at init time: the list is written out here.
 var verbs = []func(*globalOptions, Streams) *cobra.Command{
+	newRunCommand,
 	newImageCommand,
 	newValidateCommand,
 	newGetCommand,
+	newApplyCommand,
+	newSuperviseCommand,
+	newDeleteCommand,
 	newDescribeCommand,
 	newLogsCommand,
 	newEventsCommand,

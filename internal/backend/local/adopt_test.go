@@ -1,0 +1,161 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/podrun/podrun/internal/store"
+)
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// fakeStarter records the supervisors it is asked to start.
+type fakeStarter struct {
+	mu      sync.Mutex
+	started []string
+	err     error
+}
+
+func (f *fakeStarter) Start(_ context.Context, k Kind, ns, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.started = append(f.started, string(k)+" "+ns+"/"+name)
+	return f.err
+}
+
+func TestEnsureSupervised(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pod     *corev1.Pod // nil: no pod
+		owned   bool
+		want    bool
+		started []string
+	}{
+		{name: "no such pod: nothing to do", want: false},
+		{name: "terminal pod needs no supervisor", pod: testPod("p", corev1.PodSucceeded, nil)},
+		{name: "running pod with a live owner", pod: testPod("p", "", nil), owned: true},
+		{name: "running pod whose supervisor died: a new one", pod: testPod("p", "", nil),
+			want: true, started: []string{"pod default/p"}},
+		{name: "pending pod whose supervisor never locked: a new one", pod: testPod("p", corev1.PodPending, nil),
+			want: true, started: []string{"pod default/p"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := store.NewMemory()
+			if tc.pod != nil {
+				if _, err := st.CreatePod(ctx, tc.pod); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.owned {
+				lock, err := st.LockSupervisor("default", "p")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer lock.Release()
+			}
+			f := &fakeStarter{}
+			got, err := EnsureSupervised(ctx, st, f, "default", "p")
+			if err != nil {
+				t.Fatalf("EnsureSupervised: %v", err)
+			}
+			if got != tc.want {
+				t.Errorf("EnsureSupervised = %v, want %v", got, tc.want)
+			}
+			if diff := cmp.Diff(tc.started, f.started); diff != "" {
+				t.Errorf("supervisors started (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestEnsureSupervisedStartError(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	if _, err := st.CreatePod(ctx, testPod("p", "", nil)); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if _, err := EnsureSupervised(ctx, st, &fakeStarter{err: boom}, "default", "p"); !errors.Is(err, boom) {
+		t.Errorf("EnsureSupervised = %v, want the launcher's error", err)
+	}
+}
+
+func TestLockJob(t *testing.T) {
+	root := t.TempDir()
+	if alive, err := jobSupervised(root, "default", "j"); err != nil || alive {
+		t.Fatalf("jobSupervised before any lock = %v, %v; want false", alive, err)
+	}
+	unlock, err := lockJob(root, "default", "j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockJob(root, "default", "j"); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("second lockJob = %v, want store.ErrLocked", err)
+	}
+	if alive, err := jobSupervised(root, "default", "j"); err != nil || !alive {
+		t.Errorf("jobSupervised while locked = %v, %v; want true", alive, err)
+	}
+	unlock()
+	unlock() // idempotent
+	if alive, err := jobSupervised(root, "default", "j"); err != nil || alive {
+		t.Errorf("jobSupervised after unlock = %v, %v; want false", alive, err)
+	}
+}
+
+// TestLostStatus checks the status of a pod whose containers could not be
+// adopted (SEMANTICS.md §9): running containers become
+// ContainerStatusUnknown with exit code 137, the others keep their state.
+func TestLostStatus(t *testing.T) {
+	started := metav1.NewTime(t0)
+	now := metav1.NewTime(t0.Add(time.Minute))
+	completed := corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}
+	lost := corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+		ExitCode: 137, Reason: "ContainerStatusUnknown", Message: containerStatusUnknownMessage,
+		StartedAt: started, FinishedAt: now, ContainerID: "runc://x",
+	}}
+	status := corev1.PodStatus{
+		Phase: corev1.PodRunning,
+		Conditions: []corev1.PodCondition{
+			{Type: corev1.PodInitialized, Status: corev1.ConditionTrue},
+			{Type: corev1.PodReady, Status: corev1.ConditionTrue},
+			{Type: corev1.ContainersReady, Status: corev1.ConditionTrue},
+		},
+		InitContainerStatuses: []corev1.ContainerStatus{
+			{Name: "init", State: completed},
+			{Name: "sidecar", State: running, Ready: true, Started: ptr.To(true), ContainerID: "runc://x"},
+		},
+		ContainerStatuses: []corev1.ContainerStatus{
+			{Name: "main", State: running, Ready: true, Started: ptr.To(true), ContainerID: "runc://x"},
+		},
+	}
+	lostStatus(&status, now)
+	want := corev1.PodStatus{
+		Phase: corev1.PodFailed,
+		Conditions: []corev1.PodCondition{
+			{Type: corev1.PodInitialized, Status: corev1.ConditionTrue},
+			{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "PodCompleted", LastTransitionTime: now},
+			{Type: corev1.ContainersReady, Status: corev1.ConditionFalse, Reason: "PodCompleted", LastTransitionTime: now},
+		},
+		InitContainerStatuses: []corev1.ContainerStatus{
+			{Name: "init", State: completed},
+			{Name: "sidecar", State: lost, Started: ptr.To(false), ContainerID: "runc://x"},
+		},
+		ContainerStatuses: []corev1.ContainerStatus{
+			{Name: "main", State: lost, Started: ptr.To(false), ContainerID: "runc://x"},
+		},
+	}
+	if diff := cmp.Diff(want, status); diff != "" {
+		t.Errorf("status after losing the containers (-want +got):\n%s", diff)
+	}
+}

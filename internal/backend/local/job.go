@@ -1,0 +1,195 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/utils/clock"
+
+	"github.com/podrun/podrun/internal/job"
+	"github.com/podrun/podrun/internal/manifest"
+)
+
+// JobWatcher is a Watcher that also hears of the Job's changes.
+type JobWatcher interface {
+	Watcher
+	// JobChanged is called with the Job after every change of its status.
+	JobChanged(job *batchv1.Job)
+}
+
+// RunJob runs the Job controller's loop (internal/job) in this process:
+// it creates the Job's pods, runs each until it terminates, and returns
+// once the Job is Complete or Failed — or, after a deletion request or a
+// cancelled ctx, once every pod of it has terminated. It returns the Job
+// and its pods in creation order.
+func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*batchv1.Job, []*corev1.Pod, error) {
+	bg := context.WithoutCancel(ctx)
+	if j.UID == "" {
+		if err := manifest.Stamp(j, uuid.NewUUID(), metav1.NewTime(l.clock.Now())); err != nil {
+			return nil, nil, err
+		}
+	}
+	stored, err := j, error(nil)
+	if !opts.stored {
+		if stored, err = l.store.CreateJob(bg, j); err != nil {
+			return nil, nil, fmt.Errorf("create job %s/%s: %w", j.Namespace, j.Name, err)
+		}
+	}
+	j = stored
+	jw, _ := opts.Watch.(JobWatcher)
+	podOpts := opts
+	podOpts.stored = false // the Job's pods are created here
+
+	changed := make(chan struct{}, 1)
+	var runs []*podRun
+	deletes, cancelled := opts.Delete, ctx.Done()
+	var stopping bool
+	var stopGrace *int64
+	var timer <-chan time.Time
+	var t clock.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	for {
+		pods, err := l.jobPods(bg, runs)
+		if err != nil {
+			return j, nil, err
+		}
+		now := l.clock.Now()
+		if stopping {
+			for _, r := range runs {
+				r.worker.Delete(stopGrace)
+			}
+			waitAll(runs)
+			pods, err = l.jobPods(bg, runs)
+			return j, pods, errors.Join(err, firstErr(runs))
+		}
+		d := job.Plan(j, pods, now)
+		if !equalJobStatus(j.Status, d.Status) {
+			j.Status = d.Status
+			if j, err = l.store.PutJob(bg, j); err != nil {
+				return nil, pods, fmt.Errorf("save job %s: %w", j.Name, err)
+			}
+			if jw != nil {
+				jw.JobChanged(j.DeepCopy())
+			}
+		}
+		for _, ev := range d.Events {
+			l.jobEvent(bg, j, ev.Type, ev.Reason, ev.Message)
+		}
+		for _, name := range d.DeletePods {
+			for _, r := range runs {
+				if r.pod.Name == name {
+					r.worker.Delete(nil)
+					l.jobEvent(bg, j, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: "+name)
+				}
+			}
+		}
+		for i := 0; i < d.CreatePods; i++ {
+			pod := manifest.PodFromJobTemplate(j, len(runs))
+			r, err := l.startPod(ctx, pod, podOpts, changed)
+			if err != nil {
+				return j, pods, err
+			}
+			runs = append(runs, r)
+			l.jobEvent(bg, j, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: "+r.pod.Name)
+		}
+		if d.Finished {
+			waitAll(runs)
+			pods, err = l.jobPods(bg, runs)
+			return j, pods, errors.Join(err, firstErr(runs))
+		}
+		if t != nil {
+			t.Stop()
+			timer = nil
+		}
+		if !d.WakeAt.IsZero() {
+			t = l.clock.NewTimer(max(d.WakeAt.Sub(l.clock.Now()), 0))
+			timer = t.C()
+		}
+		select {
+		case <-changed:
+		case <-timer:
+		case g, ok := <-deletes:
+			if !ok {
+				deletes = nil
+				continue
+			}
+			stopping, stopGrace = true, g
+		case <-cancelled:
+			if opts.detach { // stop supervising: leave the pods running
+				waitAll(runs)
+				return j, nil, ctx.Err()
+			}
+			zero := int64(0)
+			stopping, stopGrace = true, &zero
+		}
+	}
+}
+
+// jobPods reads the current state of the Job's pods from the store.
+func (l *Local) jobPods(ctx context.Context, runs []*podRun) ([]*corev1.Pod, error) {
+	var pods []*corev1.Pod
+	for _, r := range runs {
+		p, err := l.store.GetPod(ctx, r.pod.Namespace, r.pod.Name)
+		if err != nil {
+			return nil, fmt.Errorf("read pod %s: %w", r.pod.Name, err)
+		}
+		pods = append(pods, p)
+	}
+	sort.SliceStable(pods, func(a, b int) bool { return pods[a].CreationTimestamp.Before(&pods[b].CreationTimestamp) })
+	return pods, nil
+}
+
+// jobEvent records an event of the Job controller.
+func (l *Local) jobEvent(ctx context.Context, j *batchv1.Job, typ, reason, message string) {
+	now := metav1.NewTime(l.clock.Now())
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{Namespace: j.Namespace},
+		InvolvedObject: corev1.ObjectReference{Kind: "Job", Namespace: j.Namespace, Name: j.Name,
+			UID: j.UID, APIVersion: "batch/v1", ResourceVersion: j.ResourceVersion},
+		Reason: reason, Message: message, Type: typ,
+		Source:         corev1.EventSource{Component: "job-controller"},
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		ReportingController: "job-controller",
+	}
+	if _, err := l.store.RecordEvent(ctx, ev); err != nil {
+		l.log.Warn("record job event", "reason", reason, "err", err)
+	}
+}
+
+func firstErr(runs []*podRun) error {
+	for _, r := range runs {
+		if r.err != nil {
+			return r.err
+		}
+	}
+	return nil
+}
+
+// equalJobStatus compares the fields Plan may change.
+func equalJobStatus(a, b batchv1.JobStatus) bool {
+	if a.Active != b.Active || a.Succeeded != b.Succeeded || a.Failed != b.Failed ||
+		len(a.Conditions) != len(b.Conditions) || (a.StartTime == nil) != (b.StartTime == nil) ||
+		(a.CompletionTime == nil) != (b.CompletionTime == nil) || deref(a.Ready) != deref(b.Ready) ||
+		deref(a.Terminating) != deref(b.Terminating) {
+		return false
+	}
+	return true
+}
+
+func deref(p *int32) int32 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}

@@ -1,0 +1,313 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/podrun/podrun/internal/backend/local"
+	"github.com/podrun/podrun/internal/features"
+	"github.com/podrun/podrun/internal/lifecycle"
+	"github.com/podrun/podrun/internal/manifest"
+	"github.com/podrun/podrun/internal/podworker"
+	"github.com/podrun/podrun/internal/printers"
+)
+
+// runOptions are the flags of `podrun run`.
+type runOptions struct {
+	files             []string
+	timeout           time.Duration
+	remove            bool
+	output            string
+	maxRestartBackoff time.Duration
+	runtime           string
+}
+
+func newRunCommand(g *globalOptions, streams Streams) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run -f FILE",
+		Short: "Run the Pods and Jobs of a manifest to completion on this machine",
+		Long: `Run validates the manifest, gets the images, runs every Pod and Job in it
+through the kubelet's lifecycle on real containers, streams each container's
+output prefixed by its name, and prints a summary.
+
+Exit codes: 0 when every Pod Succeeded and every Job is Complete, 1 when one
+failed or the run timed out, 2 for bad input (nothing was started), 3 for a
+runtime or system error. Ctrl-C terminates the pods as a deletion does
+(preStop hooks, regular containers, then sidecars in reverse order, within
+the grace period); a second Ctrl-C kills them at once.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.run(cmd.Context(), g, streams)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.files, "filename", "f", nil, "manifest files or directories, - for standard input")
+	f.DurationVar(&o.timeout, "timeout", 0, "stop waiting after this long, terminate the pods and exit 1 (0 waits forever)")
+	f.BoolVar(&o.remove, "rm", false, "delete the pods and Jobs from the state directory afterwards")
+	f.StringVarP(&o.output, "output", "o", "", "print the final objects as json or yaml instead of the summary")
+	f.DurationVar(&o.maxRestartBackoff, "max-restart-backoff", lifecycle.MaxBackoff, "crash-loop back-off ceiling, as the kubelet's crashLoopBackOff.maxContainerRestartPeriod (1s to 300s)")
+	f.StringVar(&o.runtime, "runtime", "runc", "OCI runtime: runc, crun or the path of a runc-compatible binary")
+	_ = cmd.MarkFlagRequired("filename")
+	return cmd
+}
+
+func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams) error {
+	if o.output != "" && o.output != "json" && o.output != "yaml" {
+		return InputError(fmt.Errorf("--output must be json or yaml, not %q", o.output))
+	}
+	if o.maxRestartBackoff < time.Second || o.maxRestartBackoff > lifecycle.MaxBackoff {
+		return InputError(fmt.Errorf("--max-restart-backoff must be between 1s and 300s, not %s", o.maxRestartBackoff))
+	}
+	gates, err := features.Parse(g.featureGates)
+	if err != nil {
+		return InputError(fmt.Errorf("--feature-gates: %w", err))
+	}
+	mopts := manifest.Options{Gates: gates}
+	set, err := manifest.Load(o.files, streams.In, mopts)
+	if err != nil {
+		return InputError(err)
+	}
+	if err := set.Validate(mopts); err != nil {
+		return InputError(err)
+	}
+	pods, jobs := set.Pods(), set.Jobs()
+	if len(pods)+len(jobs) == 0 {
+		return InputError(fmt.Errorf("%s: no Pod or Job to run", strings.Join(o.files, ", ")))
+	}
+
+	settings := lifecycle.DefaultSettings()
+	settings.MaxContainerRestartPeriod = o.maxRestartBackoff
+	settings.ContainerRestartRules = gates.Enabled(features.ContainerRestartRules)
+	settings.RestartAllContainersOnContainerExits = gates.Enabled(features.RestartAllContainersOnContainerExits)
+	settings.SidecarsRestartableDuringPodTermination = gates.Enabled(features.SidecarsRestartableDuringPodTermination)
+	backend, err := local.Open(local.Options{Root: g.root, Runtime: o.runtime, Settings: settings})
+	if err != nil {
+		return &ExitError{Code: ExitRuntime, Err: err}
+	}
+	defer backend.Close()
+
+	var names []string
+	for _, p := range pods {
+		names = append(names, containerNames(&p.Spec)...)
+	}
+	for _, j := range jobs {
+		names = append(names, containerNames(&j.Spec.Template.Spec)...)
+	}
+	con := newConsole(streams, names, o.output == "")
+	defer con.close()
+
+	// Deletion requests: Ctrl-C (graceful, then at once) and --timeout.
+	del := newDeleter(len(pods) + len(jobs))
+	g.claimInterrupts.Store(true)
+	var timedOut bool
+	var timeoutMu sync.Mutex
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		var timer <-chan time.Time
+		if o.timeout > 0 {
+			t := time.NewTimer(o.timeout)
+			defer t.Stop()
+			timer = t.C
+		}
+		interrupts := 0
+		for {
+			select {
+			case <-streams.Interrupts:
+				interrupts++
+				if interrupts == 1 {
+					con.note("interrupted: terminating (Ctrl-C again to kill at once)")
+					del.send(nil)
+				} else {
+					con.note("killing at once")
+					zero := int64(0)
+					del.send(&zero)
+				}
+			case <-timer:
+				timeoutMu.Lock()
+				timedOut = true
+				timeoutMu.Unlock()
+				con.timedOut(o.timeout)
+				del.send(nil)
+			case <-stop:
+				return
+			}
+		}
+	}()
+
+	start := time.Now()
+	type result struct {
+		pods []*corev1.Pod
+		job  *batchv1.Job
+		err  error
+	}
+	results := make([]result, len(pods)+len(jobs))
+	var wg sync.WaitGroup
+	ropts := local.RunOptions{Watch: con, ConfigMaps: byName(set.ConfigMaps()), Secrets: byName(set.Secrets())}
+	for i, p := range pods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ro := ropts
+			ro.Delete = del.channel(i)
+			final, err := backend.RunPod(ctx, p, ro)
+			results[i] = result{pods: []*corev1.Pod{final}, err: err}
+		}()
+	}
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ro := ropts
+			ro.Delete = del.channel(len(pods) + i)
+			job, jp, err := backend.RunJob(ctx, j, ro)
+			results[len(pods)+i] = result{pods: jp, job: job, err: err}
+		}()
+	}
+	wg.Wait()
+	con.close()
+	elapsed := time.Since(start)
+
+	var errs []error
+	succeeded := true
+	var objs []runtime.Object
+	for _, r := range results {
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+		if r.job != nil {
+			objs = append(objs, r.job)
+			succeeded = succeeded && jobComplete(r.job)
+		}
+		for _, p := range r.pods {
+			if p == nil {
+				continue
+			}
+			objs = append(objs, p)
+			if r.job == nil {
+				succeeded = succeeded && p.Status.Phase == corev1.PodSucceeded
+			}
+		}
+		timeoutMu.Lock()
+		note := ""
+		if timedOut {
+			switch {
+			case r.job != nil:
+				note = con.timeoutNoteFor("job/" + r.job.Name)
+			case len(r.pods) > 0 && r.pods[0] != nil:
+				note = con.timeoutNoteFor(r.pods[0].Name)
+			}
+			if note == "" {
+				note = fmt.Sprintf("timed out after %s", o.timeout)
+			}
+		}
+		timeoutMu.Unlock()
+		if o.output == "" {
+			records := map[string]*podworker.Record{}
+			for _, p := range r.pods {
+				if p == nil {
+					continue
+				}
+				if raw, err := backend.Store().GetRecord(context.WithoutCancel(ctx), p.Namespace, p.Name); err == nil {
+					rec := &podworker.Record{}
+					if json.Unmarshal(raw, rec) == nil {
+						records[p.Name] = rec
+					}
+				}
+			}
+			printSummary(streams.Out, runResult{Pods: r.pods, Job: r.job, Elapsed: elapsed, Note: note, Records: records})
+		}
+	}
+	if o.output != "" {
+		if err := printers.PrintObjects(streams.Out, objs, printers.OutputOptions{Format: o.output}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if o.remove {
+		errs = append(errs, removeAll(context.WithoutCancel(ctx), backend, objs))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return &ExitError{Code: ExitRuntime, Err: err}
+	}
+	if !succeeded || timedOut {
+		return &ExitError{Code: ExitFailed}
+	}
+	return nil
+}
+
+// removeAll deletes the run's pods and Jobs from the state directory.
+func removeAll(ctx context.Context, b *local.Local, objs []runtime.Object) error {
+	var errs []error
+	for _, o := range objs {
+		switch v := o.(type) {
+		case *corev1.Pod:
+			errs = append(errs, b.Store().DeletePod(ctx, v.Namespace, v.Name))
+		case *batchv1.Job:
+			errs = append(errs, b.Store().DeleteJob(ctx, v.Namespace, v.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func jobComplete(j *batchv1.Job) bool {
+	for _, c := range j.Status.Conditions {
+		if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+func containerNames(spec *corev1.PodSpec) []string {
+	var out []string
+	for _, c := range spec.InitContainers {
+		out = append(out, c.Name)
+	}
+	for _, c := range spec.Containers {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func byName[T interface{ GetName() string }](objs []T) map[string]T {
+	m := make(map[string]T, len(objs))
+	for _, o := range objs {
+		m[o.GetName()] = o
+	}
+	return m
+}
+
+// deleter fans deletion requests out to every run.
+type deleter struct {
+	chans []chan *int64
+}
+
+func newDeleter(n int) *deleter {
+	d := &deleter{}
+	for i := 0; i < n; i++ {
+		d.chans = append(d.chans, make(chan *int64, 4))
+	}
+	return d
+}
+
+func (d *deleter) channel(i int) <-chan *int64 { return d.chans[i] }
+
+func (d *deleter) send(grace *int64) {
+	for _, c := range d.chans {
+		select {
+		case c <- grace:
+		default:
+		}
+	}
+}
