@@ -77,7 +77,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	host, _ := os.Hostname()
-	fmt.Fprintf(out, "podrun bench — %s, %s, %d CPUs, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), host, runtime.NumCPU(), kernel())
+	fmt.Fprintf(out, "podrun bench — %s, %s, %d CPUs, %s, load average %s at the start\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), host, runtime.NumCPU(), kernel(), loadavg())
 	t := &table{}
 	if want["p1"] {
 		fmt.Fprintf(os.Stderr, "P1: %d runs each of podrun run and rawrunc, in turn...\n", *runs)
@@ -108,7 +109,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		t.p4(one, many)
 	}
 	t.print(out)
+	fmt.Fprintf(out, "\nload average %s at the end (%d CPUs): above the CPU count, wall times are inflated by other work\n", loadavg(), runtime.NumCPU())
 	return nil
+}
+
+// loadavg returns the 1-minute load average, "?" if unreadable.
+func loadavg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(data)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // kernel returns the running kernel's release.
