@@ -143,6 +143,7 @@ var verbs = []func(*globalOptions, Streams) *cobra.Command{
 	newLogsCommand,
 	newEventsCommand,
 	newWaitCommand,
+	newTimelineCommand,
 }
 
 type usageError struct{ error }
