@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/kubectl/pkg/util/podutils"
 	"k8s.io/utils/clock"
 
 	"github.com/podrun/podrun/internal/logs"
@@ -54,12 +58,13 @@ func logsCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Comm
 		Short: "Print the logs of a container of a pod, as kubectl logs does",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
+			kind, name := podKind, args[0]
 			if typ, n, ok := strings.Cut(name, "/"); ok {
-				if k, err := kindOf(typ); err != nil || k != podKind {
-					return InputError(fmt.Errorf("logs reads pods only, not %q", typ))
+				k, err := kindOf(typ)
+				if err != nil || k == eventKind {
+					return InputError(fmt.Errorf("cannot get the logs of %q: pods and Jobs have logs", typ))
 				}
-				name = n
+				kind, name = k, n
 			}
 			if len(args) == 2 {
 				if o.container != "" {
@@ -81,6 +86,11 @@ func logsCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Comm
 				return err
 			}
 			v := &viewer{s: s, clock: clk, streams: streams}
+			if kind == jobKind {
+				if name, err = v.jobPodForLogs(cmd.Context(), o.namespace, name); err != nil {
+					return reportErrors(streams.ErrOut, []error{err})
+				}
+			}
 			return v.logs(cmd.Context(), o, name)
 		},
 	}
@@ -94,6 +104,41 @@ func logsCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Comm
 	cmd.Flags().BoolVar(&o.allContainers, "all-containers", false, "print the logs of every container: init containers first")
 	cmd.Flags().BoolVar(&o.prefix, "prefix", false, "prefix each line with [pod/NAME/CONTAINER]")
 	return cmd
+}
+
+// jobPodForLogs picks the pod of the Job ns/name whose logs kubectl logs
+// job/NAME shows: the first of its pods in kubectl's logging order, with a
+// note when there are several.
+func (v *viewer) jobPodForLogs(ctx context.Context, ns, name string) (string, error) {
+	job, err := v.s.GetJob(ctx, ns, name)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		return "", notFound(jobKind, name)
+	}
+	if err != nil {
+		return "", err
+	}
+	sel, err := metav1.LabelSelectorAsSelector(job.Spec.Selector)
+	if err != nil || job.Spec.Selector == nil {
+		return "", fmt.Errorf("cannot get the logs of job/%s: no pod selector", name)
+	}
+	all, err := v.s.ListPods(ctx, ns)
+	if err != nil {
+		return "", err
+	}
+	var pods []*corev1.Pod
+	for _, p := range all {
+		if sel.Matches(labels.Set(p.Labels)) {
+			pods = append(pods, p)
+		}
+	}
+	if len(pods) == 0 {
+		return "", fmt.Errorf("no pods of job/%s found", name)
+	}
+	sort.Sort(podutils.ByLogging(pods))
+	if len(pods) > 1 {
+		fmt.Fprintf(v.streams.ErrOut, "Found %d pods, using pod/%s\n", len(pods), pods[0].Name)
+	}
+	return pods[0].Name, nil
 }
 
 // logSource is one container instance's log file.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -29,7 +30,7 @@ func logPod() *corev1.Pod {
 		return &corev1.ContainerStateTerminated{ContainerID: id, ExitCode: code, Reason: "Completed", StartedAt: started, FinishedAt: started}
 	}
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web", UID: "uid-1"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web", UID: "uid-1", Labels: map[string]string{"job-name": "nightly"}},
 		Spec: corev1.PodSpec{
 			InitContainers: []corev1.Container{{Name: "setup"}, {Name: "proxy", RestartPolicy: &always}},
 			Containers:     []corev1.Container{{Name: "main"}, {Name: "bad-image"}},
@@ -80,6 +81,15 @@ func logFixture(t *testing.T) (*store.Store, *globalOptions, *clocktesting.FakeC
 	if _, err := s.PutPod(t.Context(), pod); err != nil {
 		t.Fatal(err)
 	}
+	for _, name := range []string{"nightly", "idle"} {
+		job := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+			Spec:       batchv1.JobSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"job-name": name}}},
+		}
+		if _, err := s.PutJob(t.Context(), job); err != nil {
+			t.Fatal(err)
+		}
+	}
 	writeLog(t, s, pod, "setup", 0, logT0, "setting up", "E:warning: slow disk", "done")
 	writeLog(t, s, pod, "proxy", 0, logT0.Add(10*time.Second), "proxy v1 starting", "E:crash")
 	writeLog(t, s, pod, "proxy", 1, logT0.Add(20*time.Second), "proxy v1 starting", "proxy ready")
@@ -108,7 +118,10 @@ func TestLogsTranscript(t *testing.T) {
 		{"web", "-c", "setup", "-f", "--tail", "1"},
 		{"web", "main", "-c", "main"},
 		{"web", "-c", "main", "--all-containers"},
-		{"job/web"},
+		{"job/nightly", "-c", "setup", "--tail", "1"},
+		{"job/idle"},
+		{"job/missing"},
+		{"event/x"},
 	} {
 		b.WriteString(transcript("logs", args, execute(t, t.Context(), logsCommand, g, clk, args...)))
 	}
