@@ -187,20 +187,25 @@ func zombieChildren() []int {
 }
 
 // nestedZombie reports whether pid is a zombie whose NSpid line shows it
-// in more than one PID namespace.
+// in more than one PID namespace. The short stat file is read first: most
+// children are not zombies.
 func nestedZombie(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z' {
+		return false
+	}
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return false
 	}
-	zombie, nested := false, false
 	for _, line := range strings.Split(string(data), "\n") {
-		switch {
-		case strings.HasPrefix(line, "State:"):
-			zombie = strings.Contains(line, "Z")
-		case strings.HasPrefix(line, "NSpid:"):
-			nested = len(strings.Fields(line)) > 2
+		if strings.HasPrefix(line, "NSpid:") {
+			return len(strings.Fields(line)) > 2
 		}
 	}
-	return zombie && nested
+	return false
 }
