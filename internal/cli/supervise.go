@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -58,8 +60,11 @@ func (o *superviseOptions) run(ctx context.Context, g *globalOptions, streams St
 	logger := slog.New(slog.NewTextHandler(streams.ErrOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	logger = logger.With(string(kind), o.namespace+"/"+name, "pid", os.Getpid())
 	logger.Info("supervisor started")
-	// The supervisor must not cancel on a lost terminal; SIGTERM and
-	// SIGINT cancel ctx (cli.Main), which stops supervising.
+	// SIGTERM and SIGINT stop supervising. cli.Main cancels ctx on them
+	// too; listening here as well keeps the supervisor's contract
+	// independent of how Main routes interrupts.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	if err := local.Supervise(ctx, local.Options{Root: g.root, Logger: logger}, kind, o.namespace, name, ready); err != nil {
 		logger.Error("supervisor failed", "err", err)
 		return &ExitError{Code: ExitRuntime, Err: err}

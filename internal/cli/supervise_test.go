@@ -437,6 +437,64 @@ func TestBackgroundSupervisorKilled(t *testing.T) {
 	e.mustRun("delete", "pod", "orphan")
 }
 
+// TestBackgroundSupervisorTerminated sends SIGTERM to a supervisor: it
+// stops supervising and leaves the container running (it does not kill
+// the pod); the next podrun command starts a new supervisor.
+func TestBackgroundSupervisorTerminated(t *testing.T) {
+	e := newBgEnv(t)
+	path := e.manifest("pod.yaml", bgPod("left", 30))
+	e.mustRun("apply", "-f", path)
+	pod := e.waitPod("left", time.Minute, "running", running("main"))
+	pid, alive, err := e.st.Supervisor("default", "left")
+	if err != nil || !alive || pid == 0 {
+		t.Fatalf("supervisor: pid %d alive %v err %v", pid, alive, err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	e.waitSupervisorGone("left")
+	id := strings.TrimPrefix(pod.Status.ContainerStatuses[0].ContainerID, "runc://")
+	out, err := exec.Command("runc", "--root", filepath.Join(e.root, "runtime", "runtime"), "state", id).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"status": "running"`) {
+		t.Errorf("container %s after SIGTERM to its supervisor: %v\n%s\nwant it still running", id, err, out)
+	}
+	if p, _ := e.st.GetPod(context.Background(), "default", "left"); p == nil || p.Status.Phase != corev1.PodRunning {
+		t.Errorf("pod after SIGTERM to its supervisor: %s, want untouched (Running)", describePod(p))
+	}
+	e.mustRun("delete", "pod", "left") // starts a new supervisor, which ends it
+}
+
+// TestBackgroundDeleteRunPod deletes, from another process, a pod that a
+// foreground podrun run drives: the run terminates it as on Ctrl-C and
+// the delete returns once it is gone.
+func TestBackgroundDeleteRunPod(t *testing.T) {
+	e := newBgEnv(t)
+	path := e.manifest("pod.yaml", bgPod("fg", 30))
+	run := exec.Command(bg.bin, "--root", e.root, "run", "-f", path)
+	var out bytes.Buffer
+	run.Stdout, run.Stderr = &out, &out
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- run.Wait() }()
+	e.waitPod("fg", time.Minute, "running", running("main"))
+	if r := e.mustRun("delete", "pod", "fg"); r.took > 15*time.Second {
+		t.Errorf("delete of a podrun run pod took %s: %s", r.took, r)
+	}
+	select {
+	case err := <-exited:
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == ExitRuntime {
+			t.Errorf("podrun run after the delete: %v\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = run.Process.Kill()
+		t.Errorf("podrun run still running after its pod was deleted:\n%s", out.String())
+		<-exited
+	}
+}
+
 // waitSupervisorGone waits until the pod's supervisor lock is free.
 func (e *bgEnv) waitSupervisorGone(name string) {
 	e.t.Helper()
@@ -581,15 +639,20 @@ spec:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	changes, err := e.st.Watch(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for {
 		j, err := e.st.GetJob(ctx, "default", "once")
 		if err == nil && j.Status.Succeeded == 1 && j.Status.CompletionTime != nil {
 			break
 		}
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			t.Fatalf("job not complete within a minute: %+v %v", j, err)
+		case <-changes:
 		}
-		time.Sleep(100 * time.Millisecond) // the Job's progress: see the store
 	}
 	if r := e.mustRun("delete", "job", "once"); r.stdout != "job.batch \"once\" deleted from default namespace\n" {
 		t.Errorf("delete job: %s", r)

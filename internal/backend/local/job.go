@@ -15,6 +15,7 @@ import (
 
 	"github.com/podrun/podrun/internal/job"
 	"github.com/podrun/podrun/internal/manifest"
+	"github.com/podrun/podrun/internal/store"
 )
 
 // JobWatcher is a Watcher that also hears of the Job's changes.
@@ -141,6 +142,15 @@ func (l *Local) jobPods(ctx context.Context, runs []*podRun) ([]*corev1.Pod, err
 	var pods []*corev1.Pod
 	for _, r := range runs {
 		p, err := l.store.GetPod(ctx, r.pod.Namespace, r.pod.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			select {
+			case <-r.done: // removed (podrun delete) after it ended
+				if r.final != nil {
+					p, err = r.final, nil
+				}
+			default:
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read pod %s: %w", r.pod.Name, err)
 		}

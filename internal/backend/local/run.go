@@ -55,6 +55,10 @@ type podRun struct {
 	done    chan struct{}
 	err     error
 	changed chan struct{}
+	// final is the pod as stored when its worker ended, read before the
+	// run gave up the pod's lock (a podrun delete may remove it then).
+	final    *corev1.Pod
+	finalErr error
 }
 
 // startPod stamps and stores pod and starts its worker. changed (may be
@@ -140,6 +144,7 @@ func (l *Local) startPod(ctx context.Context, pod *corev1.Pod, opts RunOptions, 
 		stopDeletions()
 		<-deletions
 		r.follow.stop()
+		r.final, r.finalErr = l.store.GetPod(context.WithoutCancel(ctx), stored.Namespace, stored.Name)
 		if err := release(); err != nil {
 			l.log.Warn("release supervisor lock", "pod", stored.Name, "err", err)
 		}
@@ -167,8 +172,7 @@ func (l *Local) RunPod(ctx context.Context, pod *corev1.Pod, opts RunOptions) (*
 	for {
 		select {
 		case <-r.done:
-			final, gerr := l.store.GetPod(context.WithoutCancel(ctx), r.pod.Namespace, r.pod.Name)
-			return final, errors.Join(r.err, gerr)
+			return r.final, errors.Join(r.err, r.finalErr)
 		case g, ok := <-deletes:
 			if !ok {
 				deletes = nil
