@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/internal/runtime/oci/runc"
 	"github.com/podrun/podrun/internal/runtime/oci/volume"
@@ -113,8 +116,8 @@ func (r *Runtime) removeOrphanSandbox(ctx context.Context, id string) error {
 		}
 		errs = append(errs, r.removeOrphanContainer(ctx, filepath.Dir(f), c))
 	}
-	if rec.PausePID > 0 && rec.PauseStart != "" && processStart(rec.PausePID) == rec.PauseStart {
-		_ = syscall.Kill(rec.PausePID, syscall.SIGKILL)
+	if rec.PausePID > 0 && rec.PauseStart != "" {
+		killAndWait(rec.PausePID, rec.PauseStart)
 	}
 	errs = append(errs, volume.Teardown(ctx, dir))
 	if shm := filepath.Join(dir, "shm"); isMountPoint(shm) {
@@ -139,7 +142,20 @@ func (r *Runtime) removeOrphanSandbox(ctx context.Context, id string) error {
 
 // removeOrphanContainer removes one container of an orphaned sandbox.
 func (r *Runtime) removeOrphanContainer(ctx context.Context, bundle string, c containerRecord) error {
-	if err := r.runc.Delete(ctx, c.ID, runc.DeleteOpts{Force: true}); err != nil && !errors.Is(err, runc.ErrNotExist) {
+	// Learn the container's process before deleting it, so that its
+	// death can be awaited: runc delete only sends SIGKILL.
+	var proc *os.File
+	if st, err := r.runc.State(ctx, c.ID); err == nil && st.Pid > 0 {
+		if fd, err := unix.PidfdOpen(st.Pid, 0); err == nil {
+			proc = os.NewFile(uintptr(fd), "pidfd")
+		}
+	}
+	err := r.runc.Delete(ctx, c.ID, runc.DeleteOpts{Force: true})
+	if proc != nil {
+		waitPidfd(proc)
+		proc.Close()
+	}
+	if err != nil && !errors.Is(err, runc.ErrNotExist) {
 		return err
 	}
 	if rootfs := filepath.Join(bundle, "rootfs"); isMountPoint(rootfs) {
@@ -151,6 +167,49 @@ func (r *Runtime) removeOrphanContainer(ctx context.Context, bundle string, c co
 		return err
 	}
 	return removeCgroupTree(r.cgroups, c.Cgroup)
+}
+
+// orphanKillTimeout bounds the wait for a killed process of a dead
+// sandbox to disappear.
+const orphanKillTimeout = 5 * time.Second
+
+// killAndWait sends SIGKILL to pid if it is still the process that started
+// at start, and waits (bounded) until it has exited.
+func killAndWait(pid int, start string) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	// Checked after opening the pidfd: the pidfd now pins this process.
+	if processStart(pid) != start {
+		return
+	}
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
+		return
+	}
+	waitPidfd(f)
+}
+
+// waitPidfd waits until the process of a pidfd has exited (the pidfd turns
+// readable), at most orphanKillTimeout.
+func waitPidfd(f *os.File) {
+	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLIN}}
+	deadline := time.Now().Add(orphanKillTimeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return
+		}
+		n, err := unix.Poll(fds, int(left.Milliseconds())+1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || n > 0 {
+			return
+		}
+	}
 }
 
 // isMountPoint reports whether path is a mount point in this namespace.
