@@ -11,12 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	cliprinters "k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/utils/clock"
-
-	"github.com/podrun/podrun/internal/printers"
 	"github.com/podrun/podrun/internal/store"
 )
 
@@ -204,17 +205,7 @@ type eventPrinter struct {
 
 func (p *eventPrinter) print(evs []*corev1.Event, now time.Time) error {
 	if p.o.output != "" {
-		objs := make([]runtime.Object, len(evs))
-		for i, e := range evs {
-			objs[i] = e
-		}
-		if len(objs) == 0 && p.o.watch {
-			return nil
-		}
-		if err := printers.PrintObjects(p.out, objs, printers.OutputOptions{Format: p.o.output, SingleItem: p.o.watch}); err != nil {
-			return InputError(err)
-		}
-		return p.out.Flush()
+		return p.printFormat(evs)
 	}
 	if !p.o.noHeaders && !p.headerPrinted {
 		if p.o.allNamespaces {
@@ -231,6 +222,34 @@ func (p *eventPrinter) print(evs []*corev1.Event, now time.Time) error {
 			cliprinters.EscapeTerminal(e.Type), cliprinters.EscapeTerminal(e.Reason),
 			cliprinters.EscapeTerminal(e.InvolvedObject.Kind), cliprinters.EscapeTerminal(e.InvolvedObject.Name),
 			cliprinters.EscapeTerminal(strings.TrimSpace(e.Message)))
+	}
+	return p.out.Flush()
+}
+
+// printFormat prints evs in an -o format as kubectl events does: one
+// v1 EventList of typed events (each event alone while watching).
+func (p *eventPrinter) printFormat(evs []*corev1.Event) error {
+	flags := genericclioptions.NewPrintFlags("")
+	flags.OutputFormat = &p.o.output
+	printer, err := flags.ToPrinter()
+	if err != nil {
+		return InputError(fmt.Errorf("output format %q: %w", p.o.output, err))
+	}
+	var objs []runtime.Object
+	list := &corev1.EventList{TypeMeta: metav1.TypeMeta{Kind: "EventList", APIVersion: "v1"}}
+	for _, e := range evs {
+		e := e.DeepCopy()
+		e.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "Event"})
+		list.Items = append(list.Items, *e)
+		objs = append(objs, e)
+	}
+	if !p.o.watch {
+		objs = []runtime.Object{list}
+	}
+	for _, obj := range objs {
+		if err := printer.PrintObj(obj, p.out); err != nil {
+			return fmt.Errorf("print events: %w", err)
+		}
 	}
 	return p.out.Flush()
 }
