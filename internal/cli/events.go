@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/podrun/podrun/internal/store"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +18,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	cliprinters "k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/utils/clock"
+
+	"github.com/podrun/podrun/internal/store"
 )
 
 // eventsOptions are the flags of `podrun events`.
