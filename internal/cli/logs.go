@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/kubectl/pkg/util/podutils"
 	"k8s.io/utils/clock"
 
@@ -257,7 +258,7 @@ func (v *viewer) logSource(pod *corev1.Pod, container string, previous bool) (lo
 	if st == nil {
 		return logSource{}, badRequest("container %q in pod %q is waiting to start: ContainerCreating", container, pod.Name)
 	}
-	files, err := logFiles(filepath.Join(v.s.LogDir(pod.Namespace, pod.Name, pod.UID), container))
+	files, err := logFiles(filepath.Join(v.s.LogDir(pod.Namespace, pod.Name, logUID(pod)), container))
 	if err != nil {
 		return logSource{}, err
 	}
@@ -298,6 +299,15 @@ func (v *viewer) logSource(pod *corev1.Pod, container string, previous bool) (lo
 		return logSource{}, badRequest("container %q in pod %q is waiting to start - no logs yet", container, pod.Name)
 	}
 	return src, nil
+}
+
+// logUID is the UID in the name of the pod's log directory: the pod's, or
+// for a pod stored without one the stand-in the podworker uses.
+func logUID(pod *corev1.Pod) types.UID {
+	if pod.UID != "" {
+		return pod.UID
+	}
+	return types.UID(pod.Namespace + "-" + strings.ToLower(pod.Name))
 }
 
 // containerStatus returns the status of the named init or regular

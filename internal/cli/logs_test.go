@@ -190,3 +190,26 @@ func TestLogsFollow(t *testing.T) {
 		t.Errorf("unexpected output after the end (-want +got):\n%s", diff)
 	}
 }
+
+// TestLogsPodWithoutUID reads the log directory the podworker names after
+// namespace and name when the stored pod has no UID.
+func TestLogsPodWithoutUID(t *testing.T) {
+	s, g := newTestStore(t)
+	pod := logPod()
+	pod.UID = ""
+	pod.Name = "NoUID"
+	if _, err := s.PutPod(t.Context(), pod); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(s.LogDir("default", "NoUID", "default-nouid"), "main", "0.log")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, logs.Format(logs.Entry{Time: logT0, Stream: logs.Stdout, Content: []byte("hello")}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := execute(t, t.Context(), logsCommand, g, clocktesting.NewFakeClock(logT0), "NoUID", "-c", "main")
+	if diff := cmp.Diff(result{stdout: "hello\n"}, r, cmp.AllowUnexported(result{})); diff != "" {
+		t.Errorf("logs of a pod without UID (-want +got):\n%s", diff)
+	}
+}
