@@ -278,6 +278,7 @@ func (t *trackingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// metaOf returns the object metadata of a pod, Job or event.
 func metaOf(obj runtime.Object) metav1.Object {
 	switch o := obj.(type) {
 	case *corev1.Pod:
@@ -338,6 +339,7 @@ var resourceNames = map[string]resourceKind{
 	"ev": eventKind, "event": eventKind, "events": eventKind,
 }
 
+// plural is the kind's resource name: pods, jobs, events.
 func (k resourceKind) plural() string {
 	return map[resourceKind]string{podKind: "pods", jobKind: "jobs", eventKind: "events"}[k]
 }
@@ -350,6 +352,7 @@ func (k resourceKind) groupResource() string {
 	return k.plural()
 }
 
+// groupKind is the kind's API group and kind, as kubectl prefixes names.
 func (k resourceKind) groupKind() schema.GroupKind {
 	return map[resourceKind]schema.GroupKind{
 		podKind: {Kind: "Pod"}, jobKind: {Group: "batch", Kind: "Job"}, eventKind: {Kind: "Event"},
@@ -361,6 +364,7 @@ func (k resourceKind) storeKind() store.Kind {
 	return map[resourceKind]store.Kind{podKind: store.Pods, jobKind: store.Jobs, eventKind: store.Events}[k]
 }
 
+// list returns the objects of the kind in ns ("" for all namespaces).
 func (k resourceKind) list(ctx context.Context, s *store.Store, ns string) ([]runtime.Object, error) {
 	switch k {
 	case podKind:
@@ -372,6 +376,7 @@ func (k resourceKind) list(ctx context.Context, s *store.Store, ns string) ([]ru
 	}
 }
 
+// get returns the object ns/name of the kind, or store.ErrNotFound.
 func (k resourceKind) get(ctx context.Context, s *store.Store, ns, name string) (runtime.Object, error) {
 	switch k {
 	case podKind:
@@ -392,6 +397,7 @@ func (k resourceKind) get(ctx context.Context, s *store.Store, ns, name string) 
 	}
 }
 
+// table builds the kind's kubectl table of objs at now.
 func (k resourceKind) table(objs []runtime.Object, now time.Time) *metav1.Table {
 	switch k {
 	case podKind:
@@ -415,6 +421,7 @@ func objects[T runtime.Object](xs []T, err error) ([]runtime.Object, error) {
 	return out, nil
 }
 
+// typed converts runtime.Objects back to their type.
 func typed[T runtime.Object](objs []runtime.Object) []T {
 	out := make([]T, len(objs))
 	for i, o := range objs {
@@ -467,6 +474,7 @@ func parseResources(args []string) ([]resourceRequest, error) {
 	return reqs, nil
 }
 
+// kindOf maps a resource name (pods, po, job.batch, ev, ...) to its kind.
 func kindOf(typ string) (resourceKind, error) {
 	k, ok := resourceNames[strings.ToLower(typ)]
 	if !ok {
