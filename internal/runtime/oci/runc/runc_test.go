@@ -196,3 +196,26 @@ func TestParseVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestExecTimeoutKillsTheProcessNotTheRuntime(t *testing.T) {
+	// The fake runtime runs its "process" as a child, writes its PID to
+	// the pid file and waits for it, as runc exec does.
+	marker := filepath.Join(t.TempDir(), "runtime-exited")
+	c, _ := fakeRuntime(t, `while [ $# -gt 0 ]; do if [ "$1" = --pid-file ]; then pf=$2; fi; shift; done
+sleep 30 & echo $! > "$pf"; wait $!; echo $? > `+marker)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Exec(ctx, "c1", []string{"sleep", "30"}, ExecOpts{})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Exec error = %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > ExecWaitDelay {
+		t.Errorf("Exec returned after %v: the process was not killed", d)
+	}
+	// The runtime itself saw its child die of SIGKILL (137) and exited.
+	data, err := os.ReadFile(marker)
+	if err != nil || strings.TrimSpace(string(data)) != "137" {
+		t.Errorf("runtime's view of its child: %q, %v; want 137", data, err)
+	}
+}
