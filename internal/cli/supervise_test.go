@@ -95,6 +95,11 @@ func newBgEnv(t *testing.T) *bgEnv {
 func (e *bgEnv) cleanup() {
 	t := e.t
 	var left []string
+	// A supervisor removes its pod from the store and then exits: give
+	// the last ones a moment to finish exiting.
+	for deadline := time.Now().Add(10 * time.Second); len(pidsNaming(e.root)) > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // process exits have no event here
+	}
 	if procs := processesNaming(e.root); len(procs) > 0 {
 		left = append(left, "processes: "+strings.Join(procs, "; "))
 	}

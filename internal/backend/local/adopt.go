@@ -1,17 +1,14 @@
 package local
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -20,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podrun/podrun/internal/podworker"
-	"github.com/podrun/podrun/internal/runtime/oci/runc"
 	"github.com/podrun/podrun/internal/store"
 )
 
@@ -101,10 +97,36 @@ func jobSupervised(root, ns, name string) (bool, error) {
 }
 
 // orphaned reports whether a previous owner started the pod: its run
-// record exists (the worker saves it at its first step).
+// record exists (the worker saves it at the end of its first step) or
+// its status names a container instance (saved just before).
 func orphaned(ctx context.Context, st *store.Store, pod *corev1.Pod) bool {
-	_, err := st.GetRecord(ctx, pod.Namespace, pod.Name)
-	return err == nil
+	if _, err := st.GetRecord(ctx, pod.Namespace, pod.Name); err == nil {
+		return true
+	}
+	return len(statusContainerIDs(&pod.Status)) > 0
+}
+
+// statusContainerIDs returns the IDs of the container instances a pod
+// status names (state and lastState), without the runtime's scheme.
+func statusContainerIDs(status *corev1.PodStatus) []string {
+	var out []string
+	for _, list := range [][]corev1.ContainerStatus{status.InitContainerStatuses, status.ContainerStatuses} {
+		for _, cs := range list {
+			for _, id := range []string{cs.ContainerID, terminatedID(cs.LastTerminationState)} {
+				if _, bare, ok := strings.Cut(id, "://"); ok && bare != "" {
+					out = append(out, bare)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func terminatedID(s corev1.ContainerState) string {
+	if s.Terminated == nil {
+		return ""
+	}
+	return s.Terminated.ContainerID
 }
 
 // Adoption today
@@ -114,76 +136,85 @@ func orphaned(ctx context.Context, st *store.Store, pod *corev1.Pod) bool {
 // dead supervisor held, and learns exits by wait4 as the containers'
 // subreaper. A new supervisor therefore cannot re-attach to the running
 // containers: it cannot list them through the runtime, their output has
-// lost its reader (their next write gets SIGPIPE), and their exit status
-// is gone with their parent. Until the runtime can recover its state
-// (see the report of the background-pods work), adoptOrphans does what
-// the kubelet does for containers it can no longer locate
-// (SEMANTICS.md §9, T10): it stops what is left of them through the OCI
-// runtime binary, releases their bundles and sandbox, and reports every
-// container that was running as Terminated with reason
-// ContainerStatusUnknown and exit code 137; the pod ends Failed. Logs
-// written before the supervisor died are kept: each CRI log entry is one
-// write.
+// lost its reader, and their exit status is gone with their parent. What
+// the runtime can do is remove a sandbox a dead process left (its records
+// on disk say what to remove). Until it can also re-attach, adoptOrphans
+// does what the kubelet does for containers it can no longer locate
+// (SEMANTICS.md §9, T10): it removes what is left of them through the
+// runtime (RemovePodSandbox) and reports every container that was
+// running as Terminated with reason ContainerStatusUnknown and exit code
+// 137; the pod ends Failed. Logs written before the supervisor died are
+// kept: each CRI log entry is one write.
 
 // containerStatusUnknownMessage is the kubelet's message for a container
 // it could not locate.
 const containerStatusUnknownMessage = "The container could not be located when the pod was terminated"
 
-// adoptOrphans ends a pod whose supervisor died (see "Adoption today").
-func adoptOrphans(ctx context.Context, st *store.Store, spec *superviseSpec, pod *corev1.Pod, log *slog.Logger) error {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+// sandboxRemover removes a pod sandbox, also one another process created
+// (runtime.Runtime's RemovePodSandbox).
+type sandboxRemover interface {
+	RemovePodSandbox(ctx context.Context, sandboxID string) error
+}
+
+// adoptOrphans ends a pod whose supervisor died (see "Adoption today"):
+// rt removes the sandboxes of the containers in the pod's run record
+// (runtimeRoot is the runtime's state directory), and the pod's status
+// reports the running containers lost.
+func adoptOrphans(ctx context.Context, st *store.Store, rt sandboxRemover, runtimeRoot string, pod *corev1.Pod, now time.Time) error {
+	// The container instances: those of the run record and those the
+	// status names (a supervisor may die between saving the two).
+	ids := statusContainerIDs(&pod.Status)
 	raw, err := st.GetRecord(ctx, pod.Namespace, pod.Name)
-	if err != nil {
-		return fmt.Errorf("adopt: %w", err)
-	}
-	rec := &podworker.Record{}
-	if err := json.Unmarshal(raw, rec); err != nil {
-		return fmt.Errorf("adopt: run record: %w", err)
-	}
-	rt := filepath.Join(st.Root(), "runtime")
-	client := &runc.Client{Command: spec.Runtime, Root: filepath.Join(rt, "runtime")}
-	sandboxes := map[string]bool{}
-	cgroups := map[string]bool{}
-	for _, c := range rec.Containers {
-		for _, a := range c.Attempts {
-			if a.ContainerID == "" {
-				continue
-			}
-			bundle := filepath.Join(rt, "containers", a.ContainerID)
-			if sb, cg := sandboxOf(bundle, rt); sb != "" {
-				sandboxes[sb] = true
-				if cg != "" {
-					cgroups[cg] = true
+	switch {
+	case err == nil:
+		rec := &podworker.Record{}
+		if err := json.Unmarshal(raw, rec); err != nil {
+			return fmt.Errorf("adopt: run record: %w", err)
+		}
+		for _, c := range rec.Containers {
+			for _, a := range c.Attempts {
+				if a.ContainerID != "" {
+					ids = append(ids, a.ContainerID)
 				}
 			}
-			if err := client.Delete(ctx, a.ContainerID, runc.DeleteOpts{Force: true}); err != nil && !errors.Is(err, runc.ErrNotExist) {
-				log.Warn("adopt: delete container", "id", a.ContainerID, "err", err)
-			}
-			if err := releaseDir(bundle); err != nil {
-				log.Warn("adopt: release bundle", "id", a.ContainerID, "err", err)
-			}
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("adopt: %w", err)
+	}
+	var errs []error
+	for _, sb := range containerSandboxes(ids, runtimeRoot) {
+		if err := rt.RemovePodSandbox(ctx, sb); err != nil {
+			errs = append(errs, fmt.Errorf("adopt: %w", err))
 		}
 	}
-	for sb := range sandboxes {
-		killHolders(sb)
-		if err := releaseDir(sb); err != nil {
-			log.Warn("adopt: release sandbox", "dir", sb, "err", err)
-		}
-	}
-	for cg := range cgroups {
-		removeCgroup(cg)
-	}
-	now := metav1.NewTime(time.Now())
+	at := metav1.NewTime(now)
 	_, err = st.UpdatePod(ctx, pod.Namespace, pod.Name, func(p *corev1.Pod) error {
-		lostStatus(&p.Status, now)
+		lostStatus(&p.Status, at)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("adopt: %w", err)
+		errs = append(errs, fmt.Errorf("adopt: %w", err))
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// containerSandboxes returns the IDs of the sandboxes the container
+// instances ids live in, sorted, read from their bundles' config.json.
+func containerSandboxes(ids []string, runtimeRoot string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if id == "" || strings.ContainsAny(id, "/") {
+			continue
+		}
+		sb := sandboxOf(filepath.Join(runtimeRoot, "containers", id), runtimeRoot)
+		if sb != "" && !seen[sb] {
+			seen[sb] = true
+			out = append(out, sb)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // lostStatus turns every running container of status into a
@@ -213,110 +244,22 @@ func lostStatus(status *corev1.PodStatus, now metav1.Time) {
 	}
 }
 
-// sandboxOf reads a bundle's config.json and returns the sandbox
-// directory its namespaces live in (below rt/sandboxes) and the pod's
-// cgroup (the parent of the container's cgroupsPath).
-func sandboxOf(bundle, rt string) (sandbox, cgroup string) {
+// sandboxOf reads a bundle's OCI config.json and returns the ID of the
+// sandbox whose namespaces (below runtimeRoot/sandboxes) it joins.
+func sandboxOf(bundle, runtimeRoot string) string {
 	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
 	if err != nil {
-		return "", ""
+		return ""
 	}
 	var s specs.Spec
 	if json.Unmarshal(data, &s) != nil || s.Linux == nil {
-		return "", ""
+		return ""
 	}
-	prefix := filepath.Join(rt, "sandboxes") + "/"
+	prefix := filepath.Join(runtimeRoot, "sandboxes") + "/"
 	for _, ns := range s.Linux.Namespaces {
 		if rest, ok := strings.CutPrefix(ns.Path, prefix); ok {
-			sandbox = prefix + strings.SplitN(rest, "/", 2)[0]
-			break
+			return strings.SplitN(rest, "/", 2)[0]
 		}
 	}
-	if p := s.Linux.CgroupsPath; strings.HasPrefix(p, "/") {
-		cgroup = filepath.Dir(p)
-	}
-	return sandbox, cgroup
-}
-
-// killHolders SIGKILLs the processes whose working directory is below dir
-// (a sandbox's PID-namespace holder), best effort.
-func killHolders(dir string) {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid <= 1 || pid == os.Getpid() {
-			continue
-		}
-		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err == nil && (cwd == dir || strings.HasPrefix(cwd, dir+"/")) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-}
-
-// releaseDir unmounts everything mounted at or below dir (deepest first,
-// lazily) and removes it.
-func releaseDir(dir string) error {
-	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	mounts, err := mountsBelow(dir)
-	if err != nil {
-		return err
-	}
-	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i]) > len(mounts[j]) })
-	for _, m := range mounts {
-		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("unmount %s: %w", m, err)
-		}
-	}
-	if left, err := mountsBelow(dir); err != nil || len(left) > 0 {
-		return fmt.Errorf("release %s: still mounted: %v %w", dir, left, err)
-	}
-	return os.RemoveAll(dir)
-}
-
-// mountsBelow lists the mount points at or below dir.
-func mountsBelow(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(fields[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
-	}
-	return out, sc.Err()
-}
-
-// removeCgroup removes the cgroup path (and its empty children) in every
-// hierarchy mounted under /sys/fs/cgroup, best effort.
-func removeCgroup(path string) {
-	roots := []string{"/sys/fs/cgroup"}
-	if entries, err := os.ReadDir("/sys/fs/cgroup"); err == nil {
-		for _, e := range entries {
-			if e.IsDir() {
-				roots = append(roots, filepath.Join("/sys/fs/cgroup", e.Name()))
-			}
-		}
-	}
-	for _, r := range roots {
-		dir := filepath.Join(r, path)
-		subs, _ := os.ReadDir(dir)
-		for _, s := range subs {
-			if s.IsDir() {
-				_ = os.Remove(filepath.Join(dir, s.Name()))
-			}
-		}
-		_ = os.Remove(dir)
-	}
+	return ""
 }

@@ -2,8 +2,12 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/podrun/podrun/internal/podworker"
 	"github.com/podrun/podrun/internal/store"
 )
 
@@ -157,5 +162,90 @@ func TestLostStatus(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, status); diff != "" {
 		t.Errorf("status after losing the containers (-want +got):\n%s", diff)
+	}
+}
+
+// fakeRemover records the sandboxes it is asked to remove.
+type fakeRemover struct{ removed []string }
+
+func (f *fakeRemover) RemovePodSandbox(_ context.Context, id string) error {
+	f.removed = append(f.removed, id)
+	return nil
+}
+
+// TestAdoptOrphans ends a pod whose supervisor died: the sandbox its
+// containers joined (named by the run record, or by the status alone when
+// the supervisor died before saving the record) is removed through the
+// runtime, once, and the running containers are reported lost.
+func TestAdoptOrphans(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		withRecord bool
+	}{{"run record and status", true}, {"status only", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			rtRoot := t.TempDir()
+			bundle := func(id, sandbox string) {
+				dir := filepath.Join(rtRoot, "containers", id)
+				if err := os.MkdirAll(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				cfg := fmt.Sprintf(`{"ociVersion":"1.0.2","linux":{"namespaces":[{"type":"pid"},{"type":"network","path":%q}]}}`,
+					filepath.Join(rtRoot, "sandboxes", sandbox, "net"))
+				if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bundle("init-0-a", "sb1")
+			bundle("main-0-b", "sb1")
+			st := store.NewMemory()
+			pod := testPod("p", "", nil)
+			pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", ContainerID: "runc://main-0-b",
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(t0)}}}}
+			if _, err := st.CreatePod(ctx, pod); err != nil {
+				t.Fatal(err)
+			}
+			if tc.withRecord {
+				rec := podworker.Record{Namespace: "default", Name: "p", Containers: []podworker.ContainerRecord{
+					{Name: "init", Attempts: []podworker.AttemptRecord{{ContainerID: "init-0-a"}}},
+					{Name: "main", Attempts: []podworker.AttemptRecord{{ContainerID: "main-0-b"}, {ContainerID: "main-1-gone"}}},
+				}}
+				raw, _ := json.Marshal(rec)
+				if err := st.PutRecord(ctx, "default", "p", raw); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !orphaned(ctx, st, pod) {
+				t.Errorf("orphaned = false, want true: the pod had started")
+			}
+			rm := &fakeRemover{}
+			if err := adoptOrphans(ctx, st, rm, rtRoot, pod, t0.Add(time.Minute)); err != nil {
+				t.Fatalf("adoptOrphans: %v", err)
+			}
+			if diff := cmp.Diff([]string{"sb1"}, rm.removed); diff != "" {
+				t.Errorf("sandboxes removed (-want +got):\n%s", diff)
+			}
+			got, err := st.GetPod(ctx, "default", "p")
+			if err != nil {
+				t.Fatal(err)
+			}
+			term := got.Status.ContainerStatuses[0].State.Terminated
+			if got.Status.Phase != corev1.PodFailed || term == nil || term.Reason != "ContainerStatusUnknown" || term.ExitCode != 137 {
+				t.Errorf("pod after adoption: phase %s, main %+v; want Failed, ContainerStatusUnknown 137", got.Status.Phase, got.Status.ContainerStatuses[0].State)
+			}
+		})
+	}
+}
+
+// TestOrphanedFreshPod: a pod no worker ever started is not orphaned.
+func TestOrphanedFreshPod(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	pod := testPod("p", corev1.PodPending, nil)
+	if _, err := st.CreatePod(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	if orphaned(ctx, st, pod) {
+		t.Errorf("orphaned = true for a pod without record or container, want false")
 	}
 }

@@ -244,26 +244,24 @@ func supervisePod(ctx context.Context, st *store.Store, opts Options, ns, name s
 		if err != nil {
 			return err
 		}
+		o := opts
+		o.Runtime, o.Settings = spec.Runtime, spec.Settings
+		l, err := Open(o)
+		if err != nil {
+			return fmt.Errorf("supervise pod %s/%s: %w", ns, name, err)
+		}
 		if orphaned(bg, st, pod) {
 			// A previous supervisor died while the pod ran.
-			if err := adoptOrphans(bg, st, spec, pod, opts.Logger); err != nil {
-				return fmt.Errorf("supervise pod %s/%s: %w", ns, name, err)
-			}
+			err = adoptOrphans(bg, st, l.rt, filepath.Join(l.opts.Root, "runtime"), pod, l.clock.Now())
 		} else {
-			o := opts
-			o.Runtime, o.Settings = spec.Runtime, spec.Settings
-			l, err := Open(o)
-			if err != nil {
-				return fmt.Errorf("supervise pod %s/%s: %w", ns, name, err)
-			}
 			_, err = l.RunPod(ctx, pod, RunOptions{ConfigMaps: spec.ConfigMaps, Secrets: spec.Secrets, stored: true, detach: true})
-			l.Close()
-			if ctx.Err() != nil {
-				return nil // stop supervising: leave the containers running
-			}
-			if err != nil {
-				return fmt.Errorf("supervise pod %s/%s: %w", ns, name, err)
-			}
+		}
+		l.Close()
+		if ctx.Err() != nil {
+			return nil // stop supervising: leave the containers running
+		}
+		if err != nil {
+			return fmt.Errorf("supervise pod %s/%s: %w", ns, name, err)
 		}
 	}
 	return finishSupervision(bg, st, lock, ns, name)
