@@ -39,6 +39,7 @@ type childResult struct {
 var childRuns = map[string]func(t *testing.T, name string) childResult{
 	"scenario": childScenario,
 	"lab":      childLab,
+	"backend":  childBackend,
 }
 
 // TestChild is the body of a child process; run alone it skips.

@@ -35,5 +35,6 @@
 //
 //	PODRUN_E2E=1 go test ./internal/e2e/
 //	PODRUN_E2E=1 go test ./internal/e2e/ -run 'TestConformance/009' -v
-//	PODRUN_E2E=1 go test ./internal/e2e/ -run TestPending -v  # pending ones, run anyway
+//	PODRUN_E2E=1 PODRUN_E2E_PENDING=1 go test ./internal/e2e/ -run TestPending -v  # pending ones, run anyway
+//	PODRUN_E2E=1 PODRUN_E2E_BINARY=/path/podrun go test ./internal/e2e/ -run TestRun  # another binary
 package e2e

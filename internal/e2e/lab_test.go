@@ -141,13 +141,7 @@ func TestLab(t *testing.T) {
 	for _, name := range sortedKeys(labVariants) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			res := runChild(t, "lab", name, 5*time.Minute)
-			for _, f := range res.Fails {
-				t.Error(f)
-			}
-			if t.Failed() {
-				t.Log(res.Detail)
-			}
+			report(t, name, runChild(t, "lab", name, 5*time.Minute))
 		})
 	}
 }

@@ -27,6 +27,9 @@ var suite struct {
 	podrun string
 }
 
+// envBinary names a podrun binary to test instead of building one.
+const envBinary = "PODRUN_E2E_BINARY"
+
 // defaultParallel is how many parallel tests may run at once unless
 // -test.parallel says otherwise: the scenarios mostly sleep, so far more
 // than GOMAXPROCS fit; admit (in env_test.go) paces their starts.
@@ -96,6 +99,10 @@ func prepare(tmp string) {
 		return
 	}
 	suite.busyboxLayout = layout
+	if bin := os.Getenv(envBinary); bin != "" {
+		suite.podrun = bin
+		return
+	}
 	bin := filepath.Join(tmp, "podrun")
 	goTool, err := exec.LookPath("go")
 	if err != nil {
