@@ -35,10 +35,10 @@ type console struct {
 
 func newConsole(streams Streams, names []string, show bool) *console {
 	return &console{
-		lines:    newPrefixWriter(streams.Out, names),
-		errOut:   streams.ErrOut,
-		live:     isTerminal(streams.ErrOut),
-		show:     show,
+		lines:        newPrefixWriter(streams.Out, names),
+		errOut:       streams.ErrOut,
+		live:         isTerminal(streams.ErrOut),
+		show:         show,
 		statuses:     map[string]string{},
 		latest:       map[string]*corev1.Pod{},
 		latestJobs:   map[string]*batchv1.Job{},

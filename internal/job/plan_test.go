@@ -235,4 +235,3 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
-
