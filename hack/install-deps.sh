@@ -4,6 +4,7 @@
 set -euo pipefail
 need=()
 command -v runc >/dev/null || need+=(runc)
+command -v crun >/dev/null || need+=(crun)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v ip >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then

@@ -74,7 +74,7 @@ func Open(opts Options) (*Local, error) {
 	rt, err := oci.New(oci.Options{
 		Root:    filepath.Join(opts.Root, "runtime"),
 		Runtime: opts.Runtime,
-		Images:  images,
+		Images:  podImages{images},
 		Logger:  opts.Logger,
 	})
 	if err != nil {
@@ -110,4 +110,14 @@ func (p podImages) ImageSize(_ context.Context, ref string) (int64, error) {
 		return 0, err
 	}
 	return img.Size, nil
+}
+
+// ImageID is the digest of a stored image's config, for imageID in
+// container statuses.
+func (p podImages) ImageID(_ context.Context, ref string) (string, error) {
+	img, err := p.Get(ref)
+	if err != nil {
+		return "", err
+	}
+	return img.ID.String(), nil
 }
