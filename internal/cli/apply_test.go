@@ -1,9 +1,17 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/podrun/podrun/internal/store"
 )
 
 // TestApplyBadInput checks that podrun apply refuses bad input with exit
@@ -33,5 +41,138 @@ func TestApplyBadInput(t *testing.T) {
 				t.Errorf("objects stored by a refused apply (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestBackgroundApplyGetDelete applies a pod, reads it from other
+// processes while it runs in the background, and deletes it.
+func TestBackgroundApplyGetDelete(t *testing.T) {
+	e := newBgEnv(t)
+	path := e.manifest("pod.yaml", bgPod("bg", 30))
+	if r := e.mustRun("apply", "-f", path); r.stdout != "pod/bg created\n" || r.took > 10*time.Second {
+		t.Fatalf("apply: %s\nwant \"pod/bg created\" at once", r)
+	}
+	e.waitPod("bg", time.Minute, "running", running("main"))
+	if r := e.mustRun("apply", "-f", path); r.stdout != "pod/bg unchanged\n" {
+		t.Errorf("second apply: %s\nwant \"pod/bg unchanged\"", r)
+	}
+	if r := e.run("apply", "-f", e.manifest("changed.yaml", bgPod("bg", 5))); r.code != 1 || !strings.Contains(r.stderr, `The Pod "bg" is invalid: spec: Forbidden`) {
+		t.Errorf("apply of a changed spec: %s\nwant exit 1 and the API server's Forbidden", r)
+	}
+	if r := e.mustRun("get", "pods", "bg"); !strings.Contains(r.stdout, "Running") {
+		t.Errorf("get pods bg: %s\nwant the pod Running", r)
+	}
+	r := e.mustRun("delete", "pod", "bg")
+	if r.stdout != "pod \"bg\" deleted from default namespace\n" || r.took > 15*time.Second {
+		t.Errorf("delete: %s\nwant kubectl's line, quickly (the container exits on SIGTERM)", r)
+	}
+	if _, err := e.st.GetPod(context.Background(), "default", "bg"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("pod after delete --wait: %v, want gone", err)
+	}
+	if r := e.run("delete", "pod", "bg"); r.code != 1 || r.stderr != "Error from server (NotFound): pods \"bg\" not found\n" {
+		t.Errorf("second delete: %s\nwant kubectl's NotFound", r)
+	}
+}
+
+// TestBackgroundConcurrent runs 17 pods' apply, get and delete — 51
+// podrun processes — at once, while this process keeps reading the
+// store: every read decodes (no torn file) and everything ends clean.
+func TestBackgroundConcurrent(t *testing.T) {
+	e := newBgEnv(t)
+	const n = 17
+	stop := make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() { // a reader that must never see a torn object
+		defer close(readErr)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := e.st.ListPods(context.Background(), ""); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan string, 3*n)
+	for i := range n {
+		name := fmt.Sprintf("c%02d", i)
+		path := e.manifest(name+".yaml", bgPod(name, 30))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := e.run("apply", "-f", path); r.code != 0 || r.stdout != "pod/"+name+" created\n" {
+				errs <- "apply " + name + ": " + r.String()
+				return
+			}
+			if r := e.run("get", "pod", name, "-o", "name"); r.code != 0 || r.stdout != "pod/"+name+"\n" {
+				errs <- "get " + name + ": " + r.String()
+			}
+			if r := e.run("delete", "pod", name); r.code != 0 || r.stdout != "pod \""+name+"\" deleted from default namespace\n" {
+				errs <- "delete " + name + ": " + r.String()
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-readErr; err != nil {
+		t.Errorf("reading the store during the run: %v", err)
+	}
+	close(errs)
+	for s := range errs {
+		t.Error(s)
+	}
+}
+
+// TestBackgroundJob applies a Job: its supervisor runs the Job controller
+// and the pod; delete job removes the Job and its pods.
+func TestBackgroundJob(t *testing.T) {
+	e := newBgEnv(t)
+	path := e.manifest("job.yaml", `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: busybox
+        imagePullPolicy: IfNotPresent
+        command: ["sh", "-c", "echo done"]
+`)
+	if r := e.mustRun("apply", "-f", path); r.stdout != "job.batch/once created\n" {
+		t.Fatalf("apply: %s", r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	changes, err := e.st.Watch(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		j, err := e.st.GetJob(ctx, "default", "once")
+		if err == nil && j.Status.Succeeded == 1 && j.Status.CompletionTime != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("job not complete within a minute: %+v %v", j, err)
+		case <-changes:
+		}
+	}
+	if r := e.mustRun("delete", "job", "once"); r.stdout != "job.batch \"once\" deleted from default namespace\n" {
+		t.Errorf("delete job: %s", r)
+	}
+	if pods, _ := e.st.ListPods(ctx, "default"); len(pods) != 0 {
+		t.Errorf("%d pods left after deleting their Job", len(pods))
+	}
+	if _, err := e.st.GetJob(ctx, "default", "once"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("job after delete: %v, want gone", err)
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
@@ -232,5 +234,102 @@ func TestDeleteOwnedTerminalPod(t *testing.T) {
 	checkBackgroundGolden(t, "delete", "owner-gone", runPodrun(t, root, "", "delete", "pod", "done"))
 	if _, err := st.GetPod(context.Background(), "default", "done"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("pod after the second delete: %v, want not found", err)
+	}
+}
+
+// TestBackgroundDeleteDuringInit deletes a pod whose init container runs:
+// the deletion does not wait for the init sequence.
+func TestBackgroundDeleteDuringInit(t *testing.T) {
+	e := newBgEnv(t)
+	path := e.manifest("pod.yaml", `apiVersion: v1
+kind: Pod
+metadata:
+  name: initing
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: wait-forever
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+  containers:
+  - name: main
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["true"]
+`)
+	e.mustRun("apply", "-f", path)
+	e.waitPod("initing", time.Minute, "initializing", running("wait-forever"))
+	if r := e.mustRun("delete", "pod", "initing"); r.took > 5*time.Second {
+		t.Errorf("delete during init took %s, want well under the 30 s grace: %s", r.took, r)
+	}
+}
+
+// TestBackgroundGracePeriod deletes a pod whose container ignores
+// SIGTERM: --grace-period bounds the wait, --force --grace-period=0 kills
+// at once.
+func TestBackgroundGracePeriod(t *testing.T) {
+	e := newBgEnv(t)
+	stubborn := func(name string) string {
+		return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 60
+  containers:
+  - name: main
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "sleep 600 & wait"]
+`, name)
+	}
+	e.mustRun("apply", "-f", e.manifest("a.yaml", stubborn("stubborn")))
+	e.mustRun("apply", "-f", e.manifest("b.yaml", stubborn("forced")))
+	e.waitPod("stubborn", time.Minute, "running", running("main"))
+	e.waitPod("forced", time.Minute, "running", running("main"))
+
+	r := e.mustRun("delete", "pod", "stubborn", "--grace-period=3")
+	if r.took < 3*time.Second || r.took > 12*time.Second {
+		t.Errorf("delete --grace-period=3 of a pod ignoring SIGTERM took %s, want about 3 s: %s", r.took, r)
+	}
+	r = e.mustRun("delete", "pod", "forced", "--force", "--grace-period=0")
+	if !strings.HasPrefix(r.stderr, "Warning: Immediate deletion does not wait") || r.stdout != "pod \"forced\" force deleted from default namespace\n" {
+		t.Errorf("delete --force: %s\nwant kubectl's warning and \"force deleted\"", r)
+	}
+	if r.took > 5*time.Second {
+		t.Errorf("delete --force --grace-period=0 took %s, want at once", r.took)
+	}
+}
+
+// TestBackgroundDeleteRunPod deletes, from another process, a pod that a
+// foreground podrun run drives: the run terminates it as on Ctrl-C and
+// the delete returns once it is gone.
+func TestBackgroundDeleteRunPod(t *testing.T) {
+	e := newBgEnv(t)
+	path := e.manifest("pod.yaml", bgPod("fg", 30))
+	run := exec.Command(bg.bin, "--root", e.root, "run", "-f", path)
+	var out bytes.Buffer
+	run.Stdout, run.Stderr = &out, &out
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- run.Wait() }()
+	e.waitPod("fg", time.Minute, "running", running("main"))
+	if r := e.mustRun("delete", "pod", "fg"); r.took > 15*time.Second {
+		t.Errorf("delete of a podrun run pod took %s: %s", r.took, r)
+	}
+	select {
+	case err := <-exited:
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == ExitRuntime {
+			t.Errorf("podrun run after the delete: %v\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = run.Process.Kill()
+		t.Errorf("podrun run still running after its pod was deleted:\n%s", out.String())
+		<-exited
 	}
 }
