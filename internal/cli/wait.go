@@ -10,7 +10,9 @@ import (
 	"github.com/spf13/cobra"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
 	"github.com/podrun/podrun/internal/store"
@@ -21,6 +23,30 @@ type waitOptions struct {
 	namespace string
 	forCond   string
 	timeout   time.Duration
+	selector  string
+	all       bool
+}
+
+// waitTargets lists the objects reqs name, or those of each kind that sel
+// matches now.
+func (v *viewer) waitTargets(ctx context.Context, ns string, reqs []resourceRequest, sel labels.Selector) ([]waitTarget, error) {
+	var targets []waitTarget
+	for _, r := range reqs {
+		for _, n := range r.names {
+			targets = append(targets, waitTarget{r.kind, n})
+		}
+		if len(r.names) > 0 {
+			continue
+		}
+		found, _, err := v.fetch(ctx, r, ns, sel)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range found {
+			targets = append(targets, waitTarget{r.kind, metaOf(it.obj).GetName()})
+		}
+	}
+	return targets, nil
 }
 
 // newWaitCommand returns `podrun wait`: kubectl wait on pods and Jobs of
@@ -33,7 +59,7 @@ func newWaitCommand(g *globalOptions, streams Streams) *cobra.Command {
 func waitCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Command {
 	o := &waitOptions{}
 	cmd := &cobra.Command{
-		Use:   "wait --for=condition=NAME[=VALUE]|delete (pod/NAME|job/NAME)... [--timeout D]",
+		Use:   "wait --for=condition=NAME[=VALUE]|create|delete (pod/NAME|job/NAME)... | (pods|jobs) (-l SELECTOR|--all) [--timeout D]",
 		Short: "Wait until pods or Jobs meet a condition or are deleted, as kubectl wait does",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cond, err := parseWaitCondition(o.forCond)
@@ -44,16 +70,19 @@ func waitCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Comm
 			if err != nil {
 				return err
 			}
-			var targets []waitTarget
+			sel, err := labels.Parse(o.selector)
+			if err != nil {
+				return InputError(fmt.Errorf("invalid label selector %q: %w", o.selector, err))
+			}
 			for _, r := range reqs {
 				if r.kind == eventKind {
 					return InputError(errors.New("wait works on pods and Jobs"))
 				}
-				if len(r.names) == 0 {
+				if len(r.names) == 0 && o.selector == "" && !o.all {
 					return InputError(errors.New("resource name must be provided"))
 				}
-				for _, n := range r.names {
-					targets = append(targets, waitTarget{r.kind, n})
+				if len(r.names) > 0 && (o.selector != "" || o.all) {
+					return InputError(errors.New("name cannot be provided when a selector or --all is specified"))
 				}
 			}
 			s, err := openStore(g)
@@ -61,17 +90,27 @@ func waitCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Comm
 				return err
 			}
 			v := &viewer{s: s, clock: clk, streams: streams}
+			targets, err := v.waitTargets(cmd.Context(), o.namespace, reqs, sel)
+			if err != nil {
+				return err
+			}
+			if len(targets) == 0 {
+				return reportErrors(streams.ErrOut, []error{errors.New("no matching resources found")})
+			}
 			return v.wait(cmd.Context(), o, cond, targets)
 		},
 	}
 	addNamespaceFlags(cmd, &o.namespace, nil)
-	cmd.Flags().StringVar(&o.forCond, "for", "", "what to wait for: delete, or condition=NAME[=VALUE] (Ready, Initialized, ContainersReady, PodScheduled, Complete, Failed); VALUE defaults to true")
+	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "wait for the objects this label selector matches now")
+	cmd.Flags().BoolVar(&o.all, "all", false, "wait for every object of the given kinds in the namespace")
+	cmd.Flags().StringVar(&o.forCond, "for", "", "what to wait for: create, delete, or condition=NAME[=VALUE] (Ready, Initialized, ContainersReady, PodScheduled, Complete, Failed); VALUE defaults to true")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait; 0 checks once, a negative value waits a week")
 	return cmd
 }
 
 // waitCondition is what --for asks for.
 type waitCondition struct {
+	created bool
 	deleted bool
 	name    string // the condition type
 	status  string // its wanted status
@@ -81,6 +120,9 @@ type waitCondition struct {
 func parseWaitCondition(s string) (waitCondition, error) {
 	if strings.EqualFold(s, "delete") {
 		return waitCondition{deleted: true}, nil
+	}
+	if strings.EqualFold(s, "create") {
+		return waitCondition{created: true}, nil
 	}
 	if rest, ok := strings.CutPrefix(s, "condition="); ok && rest != "" {
 		name, status, ok := strings.Cut(rest, "=")
@@ -169,14 +211,23 @@ func (v *viewer) waitOne(ctx context.Context, ns string, cond waitCondition, t w
 	switch {
 	case missing && cond.deleted:
 		return false, nil
+	case missing && cond.created:
+		obj = nil
 	case missing:
 		return false, notFound(t.kind, t.name)
 	case err != nil:
 		return false, err
 	}
-	uid := metaOf(obj).GetUID()
+	var uid types.UID
+	if obj != nil {
+		uid = metaOf(obj).GetUID()
+	}
 	for {
-		if cond.deleted {
+		if cond.created {
+			if obj != nil {
+				return true, nil
+			}
+		} else if cond.deleted {
 			if obj == nil || metaOf(obj).GetUID() != uid {
 				return true, nil
 			}
@@ -193,6 +244,9 @@ func (v *viewer) waitOne(ctx context.Context, ns string, cond waitCondition, t w
 		}
 		select {
 		case <-expired():
+			if cond.created { // kubectl names no object here
+				return false, errors.New("timed out waiting for the condition")
+			}
 			return false, fmt.Errorf("timed out waiting for the condition on %s", t.ref())
 		case <-ctx.Done():
 			return false, ctx.Err()

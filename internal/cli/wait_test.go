@@ -14,6 +14,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podrun/podrun/internal/store"
+	"github.com/podrun/podrun/internal/store/storetest"
 )
 
 // TestWaitImmediate covers what wait decides without waiting: conditions
@@ -36,6 +37,11 @@ func TestWaitImmediate(t *testing.T) {
 		{"--for=jsonpath={.status.phase}", "pod/x"},
 		{"--for=condition=Ready", "pods"},
 		{"--for=condition=Ready", "event/x"},
+		{"--for=condition=PodScheduled", "pods", "-l", "job-name"},
+		{"--for=create", "jobs", "--all"},
+		{"--for=condition=Ready", "pods", "-l", "app=none"},
+		{"--for=condition=Ready", "pods", "x", "--all"},
+		{"--for=create", "pod/c009-crashloop", "job/c053-job-sidecar"},
 	} {
 		b.WriteString(transcript("wait", args, execute(t, t.Context(), waitCommand, g, clk, args...)))
 	}
@@ -123,6 +129,24 @@ func TestWaitWakesOnChange(t *testing.T) {
 				}
 			},
 			want: result{stdout: "job.batch/c055-job-pfp-failjob condition met\n"},
+		},
+		{
+			name: "pod created",
+			args: []string{"--for=create", "pod/later"},
+			change: func(t *testing.T, ctx context.Context, g *globalOptions, _ *clocktesting.FakeClock) {
+				if _, err := openTestStore(t, g).CreatePod(ctx, storetest.Pod("default", "later")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: result{stdout: "pod/later condition met\n"},
+		},
+		{
+			name: "create times out",
+			args: []string{"--for=create", "pod/never", "--timeout=5s"},
+			change: func(t *testing.T, ctx context.Context, g *globalOptions, clk *clocktesting.FakeClock) {
+				clk.Step(5 * time.Second)
+			},
+			want: result{stderr: "error: timed out waiting for the condition\n", code: 1},
 		},
 		{
 			name: "timeout",
