@@ -30,7 +30,9 @@ work=$(mktemp -d /tmp/podrun-bench.XXXXXX)
 root="$work/root"
 cleanup() {
   # Anything a failed run left: containers in the private runc roots,
-  # overlay and namespace mounts below $work, then the directory.
+  # overlay and namespace mounts below $work, then the directory. Best
+  # effort: no step may stop the others.
+  set +e +o pipefail
   for r in "$root/runtime/runtime" "$work/scratch/raw/runc"; do
     [ -d "$r" ] || continue
     for id in $(runc --root "$r" list -q 2>/dev/null); do
