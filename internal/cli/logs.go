@@ -38,6 +38,8 @@ type logsOptions struct {
 	since         time.Duration
 	allContainers bool
 	prefix        bool
+	// podRunningTimeout bounds how long -f waits for a container to start.
+	podRunningTimeout time.Duration
 }
 
 // defaultContainerAnnotation names the container kubectl logs picks when
@@ -79,6 +81,9 @@ func logsCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Comm
 			if o.tail < -1 {
 				return InputError(errors.New("--tail must be greater than or equal to -1"))
 			}
+			if o.podRunningTimeout <= 0 {
+				return InputError(errors.New("--pod-running-timeout must be higher than zero"))
+			}
 			if cmd.Flags().Changed("since") && o.since <= 0 {
 				return InputError(errors.New("--since must be greater than 0"))
 			}
@@ -104,6 +109,7 @@ func logsCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Comm
 	cmd.Flags().DurationVar(&o.since, "since", 0, "only lines newer than this duration, like 5s, 2m or 3h")
 	cmd.Flags().BoolVar(&o.allContainers, "all-containers", false, "print the logs of every container: init containers first")
 	cmd.Flags().BoolVar(&o.prefix, "prefix", false, "prefix each line with [pod/NAME/CONTAINER]")
+	cmd.Flags().DurationVar(&o.podRunningTimeout, "pod-running-timeout", 20*time.Second, "with -f, how long to wait for a container that has not started yet")
 	return cmd
 }
 
@@ -181,8 +187,11 @@ func (v *viewer) logs(ctx context.Context, o *logsOptions, name string) error {
 	// In order, as kubectl reads them one after the other: a container
 	// without logs stops the command after the ones before it.
 	var live []logSource
+	w := &startWaiter{v: v, o: o, changes: changes}
+	defer w.stop()
 	for _, c := range names {
-		src, err := v.logSource(pod, c, o.previous)
+		var src logSource
+		src, pod, err = w.source(ctx, pod, c)
 		if err != nil {
 			return reportErrors(v.streams.ErrOut, []error{err})
 		}
@@ -244,6 +253,66 @@ func allContainerNames(pod *corev1.Pod) string {
 		names = append(names, c.Name+" (init)")
 	}
 	return strings.Join(names, ", ")
+}
+
+// startWaiter waits, for logs -f, for containers that have not started
+// yet, as kubectl logs -f retries: each refusal is printed and the next
+// change of the pod tries again, until --pod-running-timeout.
+type startWaiter struct {
+	v       *viewer
+	o       *logsOptions
+	changes <-chan store.Change
+	timer   clock.Timer // armed at the first refusal
+}
+
+// source returns the log source of container in pod (or in the pod as it
+// is once the container started) and that pod.
+func (w *startWaiter) source(ctx context.Context, pod *corev1.Pod, container string) (logSource, *corev1.Pod, error) {
+	for {
+		src, err := w.v.logSource(pod, container, w.o.previous)
+		var se *serverError
+		if err == nil || !w.o.follow || !errors.As(err, &se) || !strings.Contains(se.message, " is waiting to start") {
+			return src, pod, err
+		}
+		fmt.Fprintln(w.v.streams.ErrOut, se.message)
+		if w.timer == nil {
+			w.timer = w.v.clock.NewTimer(w.o.podRunningTimeout)
+		}
+		if pod, err = w.nextPod(ctx, pod); err != nil {
+			return logSource{}, nil, err
+		}
+	}
+}
+
+// nextPod waits for the next change of pod and returns it.
+func (w *startWaiter) nextPod(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	for {
+		select {
+		case <-w.timer.C():
+			return nil, context.DeadlineExceeded
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case c, ok := <-w.changes:
+			if !ok {
+				return nil, ctx.Err()
+			}
+			if !c.Resync && (c.Kind != store.Pods || c.Name != pod.Name) {
+				continue
+			}
+		}
+		cur, err := w.v.s.GetPod(ctx, pod.Namespace, pod.Name)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && cur.UID != pod.UID) {
+			return nil, notFound(podKind, pod.Name)
+		}
+		return cur, err
+	}
+}
+
+// stop releases the timer.
+func (w *startWaiter) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
 }
 
 // logSource chooses the instance of container whose log to print, with the

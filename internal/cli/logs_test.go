@@ -213,3 +213,68 @@ func TestLogsPodWithoutUID(t *testing.T) {
 		t.Errorf("logs of a pod without UID (-want +got):\n%s", diff)
 	}
 }
+
+// TestLogsFollowWaitsForStart follows a container that has not started:
+// like kubectl logs -f, it reports why and tries again on each change of
+// the pod, then follows the container once it runs, or gives up after
+// --pod-running-timeout.
+func TestLogsFollowWaitsForStart(t *testing.T) {
+	waiting := func(p *corev1.Pod) error {
+		p.Status.ContainerStatuses[0] = corev1.ContainerStatus{Name: "main", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}
+		return nil
+	}
+	setup := func(t *testing.T) (*store.Store, *globalOptions, *clocktesting.FakeClock) {
+		s, g, clk := logFixture(t)
+		if _, err := s.UpdatePod(t.Context(), "default", "web", waiting); err != nil {
+			t.Fatal(err)
+		}
+		return s, g, clk
+	}
+	t.Run("starts", func(t *testing.T) {
+		s, g, clk := setup(t)
+		lines, out := newLineReader(t)
+		done := make(chan error, 1)
+		go func() {
+			done <- executeTo(t.Context(), logsCommand, g, clk, Streams{Out: out, ErrOut: out}, "web", "-c", "main", "-f")
+		}()
+		if l := lines.next(); l != `container "main" in pod "web" is waiting to start: ContainerCreating` {
+			t.Fatalf("first line = %q", l)
+		}
+		pod := logPod()
+		writeLog(t, s, pod, "main", 1, logT0.Add(time.Minute), "second life")
+		if _, err := s.UpdatePod(t.Context(), "default", "web", func(p *corev1.Pod) error {
+			p.Status.ContainerStatuses[0] = corev1.ContainerStatus{Name: "main", ContainerID: "runc://m1", RestartCount: 1,
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if l := lines.next(); l != "second life" {
+			t.Errorf("line of the started container = %q", l)
+		}
+		if _, err := s.UpdatePod(t.Context(), "default", "web", waiting); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("logs -f returned %v", err)
+		}
+	})
+	t.Run("times out", func(t *testing.T) {
+		_, g, clk := setup(t)
+		lines, out := newLineReader(t)
+		done := make(chan int, 1)
+		go func() {
+			err := executeTo(t.Context(), logsCommand, g, clk, Streams{Out: out, ErrOut: out}, "web", "-c", "main", "-f", "--pod-running-timeout", "5s")
+			done <- exitCode(err, out)
+		}()
+		lines.next() // the refusal
+		waitForTimer(clk)
+		clk.Step(5 * time.Second)
+		if code := <-done; code != ExitFailed {
+			t.Errorf("exit code %d, want %d", code, ExitFailed)
+		}
+		if l := lines.next(); l != "error: context deadline exceeded" {
+			t.Errorf("error line = %q", l)
+		}
+	})
+}
