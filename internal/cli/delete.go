@@ -209,17 +209,20 @@ func deletedKind(k resourceKind) string {
 }
 
 // deleteOne marks one object deleted; a pod whose supervisor died gets a
-// new one first, so that the deletion is carried out.
+// new one, so that the deletion is carried out.
 func (o *deleteOptions) deleteOne(ctx context.Context, st *store.Store, launch local.Starter, t deleteTarget, dopts local.DeleteOptions) error {
 	if t.kind == jobKind {
 		_, err := local.MarkJobDeleted(ctx, st, t.namespace, t.name, dopts)
 		return err
 	}
-	if _, err := local.EnsureSupervised(ctx, st, launch, t.namespace, t.name); err != nil {
+	done, err := local.MarkPodDeleted(ctx, st, t.namespace, t.name, dopts)
+	if err != nil || done == local.DeletionRemoved {
 		return err
 	}
-	_, err := local.MarkPodDeleted(ctx, st, t.namespace, t.name, dopts)
-	return err
+	if _, err := local.EnsureSupervised(ctx, st, launch, t.namespace, t.name); err != nil {
+		return fmt.Errorf("delete pod %s/%s: %w", t.namespace, t.name, err)
+	}
+	return nil
 }
 
 // waitGone waits until every deleted object left the store, within

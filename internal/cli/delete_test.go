@@ -333,3 +333,21 @@ func TestBackgroundDeleteRunPod(t *testing.T) {
 		<-exited
 	}
 }
+
+// TestDeleteNeverStartedPod deletes a Pending pod that no supervisor ever
+// started (its supervisor could not run): nothing runs it, so it is
+// removed at once without starting one.
+func TestDeleteNeverStartedPod(t *testing.T) {
+	root := t.TempDir()
+	st := seedStore(t, root)
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "pending", UID: "uid-pending"},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "busybox"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodPending}}
+	if _, err := st.CreatePod(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	checkBackgroundGolden(t, "delete", "never-started", runPodrun(t, root, "", "delete", "pod", "pending"))
+	if _, err := st.GetPod(context.Background(), "default", "pending"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("pod after delete: %v, want not found", err)
+	}
+}

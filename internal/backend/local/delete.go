@@ -96,20 +96,35 @@ func markDeleted(m *metav1.ObjectMeta, grace int64, now time.Time) {
 }
 
 // removeIfUnowned removes the pod ns/name from the store when it is
-// marked deleted, terminal, and no live process owns it.
+// marked deleted, nothing runs it any more — it is terminal, or no
+// container of it was ever started — and no live process owns it. It
+// takes the pod's supervisor lock to remove it, so that no supervisor
+// starts the pod meanwhile.
 func removeIfUnowned(ctx context.Context, st *store.Store, ns, name string) (bool, error) {
-	p, err := st.GetPod(ctx, ns, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return true, nil
+	removable := func() (gone, ok bool, err error) {
+		p, err := st.GetPod(ctx, ns, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return true, false, nil
+		}
+		if err != nil {
+			return false, false, err
+		}
+		return false, p.DeletionTimestamp != nil && (isTerminal(p) || !orphaned(ctx, st, p)), nil
+	}
+	gone, ok, err := removable()
+	if gone || !ok || err != nil {
+		return gone, err
+	}
+	lock, err := st.LockSupervisor(ns, name)
+	if errors.Is(err, store.ErrLocked) {
+		return false, nil // its owner will remove it
 	}
 	if err != nil {
 		return false, err
 	}
-	if p.DeletionTimestamp == nil || !isTerminal(p) {
-		return false, nil
-	}
-	if _, alive, err := st.Supervisor(ns, name); err != nil || alive {
-		return false, err
+	defer lock.Release()
+	if gone, ok, err = removable(); gone || !ok || err != nil { // as it is now we own it
+		return gone, err
 	}
 	if err := st.DeletePod(ctx, ns, name); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return false, err

@@ -25,12 +25,16 @@ func testPod(name string, phase corev1.PodPhase, tgps *int64) *corev1.Pod {
 	if phase == "" {
 		phase = corev1.PodRunning
 	}
-	return &corev1.Pod{
+	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID("uid-" + name)},
 		Spec: corev1.PodSpec{TerminationGracePeriodSeconds: tgps,
 			Containers: []corev1.Container{{Name: "main", Image: "busybox"}}},
 		Status: corev1.PodStatus{Phase: phase},
 	}
+	if phase != corev1.PodPending { // a worker started its container
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", ContainerID: "runc://main-0-" + name}}
+	}
+	return p
 }
 
 // deletion is what a test reads back of a pod's deletion mark.
@@ -94,6 +98,14 @@ func TestMarkPodDeleted(t *testing.T) {
 		name: "running pod whose owner died: marked, left for the next supervisor",
 		pod:  testPod("p", "", nil), grace: ptr.To[int64](5),
 		want: deletion{At: t0.Add(time.Minute + 5*time.Second), Grace: 5}, result: DeletionMarked,
+	}, {
+		name: "pending pod no worker ever started: removed at once",
+		pod:  testPod("p", corev1.PodPending, nil),
+		want: deletion{Gone: true}, result: DeletionRemoved,
+	}, {
+		name: "pending pod whose supervisor is starting it: marked",
+		pod:  testPod("p", corev1.PodPending, nil), owned: true,
+		want: deletion{At: t0.Add(time.Minute + 30*time.Second), Grace: 30}, result: DeletionMarked,
 	}, {
 		name: "terminal pod nothing owns: removed at once",
 		pod:  testPod("p", corev1.PodSucceeded, nil),

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -172,11 +174,39 @@ func (la *Launcher) Start(ctx context.Context, k Kind, ns, name string) error {
 	_ = ready.SetReadDeadline(deadline)
 	var buf [1]byte
 	_, rerr := ready.Read(buf[:])
-	_ = cmd.Process.Release()
 	if rerr != nil && errors.Is(rerr, os.ErrDeadlineExceeded) {
+		_ = cmd.Process.Release()
 		return fmt.Errorf("start supervisor of %s %s/%s: not ready after %s (see %s)", k, ns, name, readyTimeout, logPath)
 	}
+	if la.supervised(k, ns, name) {
+		return cmd.Process.Release() // it runs on, beyond this process
+	}
+	// It gave up: it found nothing to do (exit 0) or failed.
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("start supervisor of %s %s/%s: %w: %s", k, ns, name, err, lastLine(logPath))
+	}
 	return nil
+}
+
+// supervised reports whether a live supervisor holds the lock of k ns/name.
+func (la *Launcher) supervised(k Kind, ns, name string) bool {
+	if k == KindJob {
+		alive, _ := jobSupervised(la.Root, ns, name)
+		return alive
+	}
+	st, err := store.Open(la.Root)
+	if err != nil {
+		return false
+	}
+	_, alive, _ := st.Supervisor(ns, name)
+	return alive
+}
+
+// lastLine returns the last line of a file (a supervisor's last word).
+func lastLine(path string) string {
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	return lines[len(lines)-1]
 }
 
 // Supervise owns the object k ns/name until it is done (`podrun
@@ -195,6 +225,7 @@ func Supervise(ctx context.Context, opts Options, k Kind, ns, name string, ready
 	if ready == nil {
 		ready = func() {}
 	}
+	ready = sync.OnceFunc(ready)
 	if opts.Root == "" {
 		root, err := store.DefaultRoot()
 		if err != nil {
@@ -221,8 +252,8 @@ func Supervise(ctx context.Context, opts Options, k Kind, ns, name string, ready
 
 // supervisePod is Supervise for a pod.
 func supervisePod(ctx context.Context, st *store.Store, opts Options, ns, name string, ready func()) error {
+	defer ready() // at the latest when giving up
 	lock, err := st.LockSupervisor(ns, name)
-	ready()
 	if errors.Is(err, store.ErrLocked) {
 		return nil // another supervisor owns the pod
 	}
@@ -250,6 +281,7 @@ func supervisePod(ctx context.Context, st *store.Store, opts Options, ns, name s
 		if err != nil {
 			return fmt.Errorf("supervise pod %s/%s: %w", ns, name, err)
 		}
+		ready() // supervising
 		if orphaned(bg, st, pod) {
 			// A previous supervisor died while the pod ran.
 			err = adoptOrphans(bg, st, l.rt, filepath.Join(l.opts.Root, "runtime"), pod, l.clock.Now())
@@ -282,8 +314,8 @@ func finishSupervision(ctx context.Context, st *store.Store, lock *store.Supervi
 // superviseJob is Supervise for a Job: the Job controller's loop and the
 // workers of its pods, in this process.
 func superviseJob(ctx context.Context, st *store.Store, opts Options, ns, name string, ready func()) error {
+	defer ready() // at the latest when giving up
 	unlock, err := lockJob(st.Root(), ns, name)
-	ready()
 	if errors.Is(err, store.ErrLocked) {
 		return nil
 	}
@@ -318,6 +350,7 @@ func superviseJob(ctx context.Context, st *store.Store, opts Options, ns, name s
 		if err != nil {
 			return fmt.Errorf("supervise job %s/%s: %w", ns, name, err)
 		}
+		ready() // supervising
 		deletes := make(chan *int64, 1)
 		wctx, stopWatch := context.WithCancel(bg)
 		watched := make(chan struct{})
