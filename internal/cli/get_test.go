@@ -487,3 +487,30 @@ func TestGetWatch(t *testing.T) {
 	}
 	checkGolden(t, "get/watch.txt", strings.Join(got, "\n")+"\n")
 }
+
+// TestViewsRegistered runs the views through podrun's root command: each
+// verb is attached, and --root reaches the state directory.
+func TestViewsRegistered(t *testing.T) {
+	s, g := newTestStore(t)
+	if _, err := s.CreatePod(t.Context(), storetestPod("web")); err != nil {
+		t.Fatal(err)
+	}
+	root := NewRootCommand(Streams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	for _, verb := range []string{"get", "describe", "logs", "events", "wait", "timeline"} {
+		if c, _, err := root.Find([]string{verb}); err != nil || c.Name() != verb {
+			t.Errorf("podrun %s is not registered (found %v, %v)", verb, c, err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	code := Main(t.Context(), Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, []string{"--root", g.root, "get", "pods", "-o", "name"})
+	if code != 0 || out.String() != "pod/web\n" {
+		t.Errorf("podrun --root DIR get pods -o name: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+}
+
+func storetestPod(name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "busybox"}}},
+	}
+}
