@@ -159,7 +159,7 @@ func (o *deleteOptions) run(ctx context.Context, g *globalOptions, streams Strea
 		fmt.Fprintln(streams.ErrOut, forceWarning)
 	}
 	launch := launcher(st)
-	dopts := local.DeleteOptions{Now: time.Now()}
+	dopts := local.DeleteOptions{Now: time.Now(), Launch: launch}
 	if o.gracePeriod >= 0 {
 		g := int64(o.gracePeriod)
 		dopts.GracePeriod = &g

@@ -22,6 +22,9 @@ type DeleteOptions struct {
 	GracePeriod *int64
 	// Now is the deletion time written as deletionTimestamp.
 	Now time.Time
+	// Launch, if set, starts a supervisor for a pod of a deleted Job
+	// whose supervisor died, so that its containers are ended.
+	Launch Starter
 }
 
 // Deleted says what a deletion did to a pod.
@@ -255,8 +258,15 @@ func MarkJobDeleted(ctx context.Context, st *store.Store, ns, name string, opts 
 	}
 	var errs []error
 	for _, p := range pods {
-		if _, err := MarkPodDeleted(ctx, st, p.Namespace, p.Name, opts); err != nil && !errors.Is(err, store.ErrNotFound) {
+		done, err := MarkPodDeleted(ctx, st, p.Namespace, p.Name, opts)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			errs = append(errs, err)
+		}
+		if done == DeletionMarked && opts.Launch != nil {
+			// Its containers may run with nobody supervising them.
+			if _, err := EnsureSupervised(ctx, st, opts.Launch, p.Namespace, p.Name); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if err := st.DeleteJob(ctx, ns, name); err != nil && !errors.Is(err, store.ErrNotFound) {

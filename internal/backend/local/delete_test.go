@@ -236,3 +236,28 @@ func TestMarkJobDeleted(t *testing.T) {
 		t.Errorf("second MarkJobDeleted = %v, want store.ErrNotFound", err)
 	}
 }
+
+// TestMarkJobDeletedOrphanedPod deletes a Job whose supervisor died while
+// its pod ran: the pod is marked deleted and gets a supervisor to end it.
+func TestMarkJobDeletedOrphanedPod(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	if _, err := st.CreateJob(ctx, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "j", UID: "job-uid"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := testPod("j-1", corev1.PodRunning, nil)
+	p.OwnerReferences = []metav1.OwnerReference{{Kind: "Job", Name: "j", UID: "job-uid"}}
+	if _, err := st.CreatePod(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	starter := &fakeStarter{}
+	if _, err := MarkJobDeleted(ctx, st, "default", "j", DeleteOptions{Now: t0, Launch: starter}); err != nil {
+		t.Fatalf("MarkJobDeleted: %v", err)
+	}
+	if diff := cmp.Diff([]string{"pod default/j-1"}, starter.started); diff != "" {
+		t.Errorf("supervisors started (-want +got):\n%s", diff)
+	}
+	if d := readDeletion(t, st, "j-1"); d.Gone || d.Grace != 30 {
+		t.Errorf("orphaned pod after its Job's deletion: %+v, want marked with its 30 s grace", d)
+	}
+}
