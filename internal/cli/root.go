@@ -58,11 +58,11 @@ func Main(ctx context.Context, streams Streams, args []string) int {
 	defer cancel()
 	claimed := make(chan os.Signal, 4)
 	var claim atomic.Bool
-	if streams.Interrupts != nil {
+	if signals := streams.Interrupts; signals != nil {
 		go func() {
 			for {
 				select {
-				case sig := <-streams.Interrupts:
+				case sig := <-signals:
 					if claim.Load() {
 						claimed <- sig
 					} else {

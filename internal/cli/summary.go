@@ -35,6 +35,9 @@ type runResult struct {
 // when it ran relative to the pod's first container start.
 func printSummary(w io.Writer, r runResult) {
 	for _, pod := range r.Pods {
+		if pod == nil {
+			continue
+		}
 		outcome := string(pod.Status.Phase)
 		if pod.Status.Reason != "" {
 			outcome += " (" + pod.Status.Reason + ")"

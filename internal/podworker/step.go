@@ -255,18 +255,45 @@ func (w *Worker) trackStartedReady(status corev1.PodStatus, now time.Time) {
 			if a == nil || (cs.ContainerID != "" && !hasSuffixID(cs.ContainerID, a.ID)) {
 				continue
 			}
+			spec := lifecycle.FindContainer(w.pod, cs.Name)
 			if cs.Started != nil && *cs.Started && a.StartedTrueAt.IsZero() {
-				a.StartedTrueAt = now
+				a.StartedTrueAt = startedTrueAt(spec, a, now)
 			}
 			last := false
 			if n := len(a.ReadyTransitions); n > 0 {
 				last = a.ReadyTransitions[n-1].Ready
 			}
 			if cs.Ready != last {
-				a.ReadyTransitions = append(a.ReadyTransitions, lifecycle.ReadyTransition{At: now, Ready: cs.Ready})
+				at := now
+				switch {
+				case cs.Ready && spec != nil && spec.ReadinessProbe == nil && !a.StartedTrueAt.IsZero():
+					at = a.StartedTrueAt // ready as soon as started
+				case !cs.Ready && a.State == lifecycle.AttemptExited && !a.FinishedAt.IsZero() && !a.FinishedAt.After(now):
+					at = a.FinishedAt // unready when it exited
+				}
+				a.ReadyTransitions = append(a.ReadyTransitions, lifecycle.ReadyTransition{At: at, Ready: cs.Ready})
 			}
 		}
 	}
+}
+
+// startedTrueAt is the moment status.started became true for an attempt
+// first seen started at now: without a startup probe, when the process
+// started or, with a postStart hook, when the hook returned (the step that
+// notices may come later, after starting the next containers); with a
+// startup probe, the step that received the success.
+func startedTrueAt(spec *corev1.Container, a *lifecycle.Attempt, now time.Time) time.Time {
+	if spec == nil || spec.StartupProbe != nil || a.StartedAt.IsZero() {
+		return now
+	}
+	at := a.StartedAt
+	if !a.PostStart.DoneAt.IsZero() && a.PostStart.DoneAt.After(at) {
+		at = a.PostStart.DoneAt
+	}
+	if at.After(now) {
+		return now
+	}
+	return at
 }
 
 // hasSuffixID reports whether a status containerID (runc://ID) names id.
