@@ -158,6 +158,22 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // layer directories, bottom layer first. The caller holds the collection
 // lock shared.
 func (s *Store) unpackImage(ctx context.Context, img v1.Image) ([]string, error) {
+	// Fast path: every layer named by the config's diffIDs is unpacked
+	// already. Asking a layer for its diffID may hash the whole layer.
+	if cfg, err := img.ConfigFile(); err == nil && len(cfg.RootFS.DiffIDs) > 0 {
+		dirs := make([]string, 0, len(cfg.RootFS.DiffIDs))
+		for _, d := range cfg.RootFS.DiffIDs {
+			dir := s.layerDir(d)
+			if _, err := os.Stat(dir); err != nil {
+				dirs = nil
+				break
+			}
+			dirs = append(dirs, dir)
+		}
+		if dirs != nil {
+			return dirs, nil
+		}
+	}
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("layers: %w", err)
