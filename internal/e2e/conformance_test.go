@@ -56,7 +56,6 @@ var pending = map[string]string{
 // it gets removed from here.
 var knownFailures = map[string]knownFailure{
 	"011-sidecar-interleaved-start-order":     {podworkerStartedLate, containsAll("order: ", ".started (", "must not be after", ".start (")},
-	"052-poststart-failure":                   {statusDuringPostStart, containsAll("containers.main.started: true, want false")},
 	"056-job-podfailurepolicy-sidecar-gotcha": {jobFailedCountsIgnored, containsAll("job.failed: ", "want 0")},
 	"second-delete-shortens-grace":            {graceNotShortened, containsAll("gap delete -> main.exit: ", "want at most 5s")},
 }
@@ -89,14 +88,6 @@ const (
 	// record's timestamp is late. On the fake runtime in a synctest bubble
 	// both times are equal, which hides it.
 	podworkerStartedLate = "podworker records startedTrueAt at publish, after acting on it (sidecar.started later than the next start)"
-	// statusDuringPostStart: while a postStart hook runs, podrun publishes
-	// the container Running, started and ready (READY 1/1); the kubelet
-	// runs postStart inside the blocked sync loop, so the API keeps the
-	// previous status (Waiting, not started) until the hook returned, and
-	// a failing hook never shows the attempt started. Seen when the
-	// observation falls inside the hook (stopWhen main.restarts>=2 holds
-	// as attempt 3 starts its hook).
-	statusDuringPostStart = "lifecycle.Status/podworker publish started=true (READY 1/1) while postStart still runs"
 	// jobFailedCountsIgnored: internal/job Plan sets status.failed to every
 	// failed pod (plan.go: st.Failed = len(c.failed)), including the pods
 	// whose failure a podFailurePolicy Ignore rule matched; the Job

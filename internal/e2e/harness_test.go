@@ -20,6 +20,13 @@ import (
 	"github.com/podrun/podrun/internal/podworker"
 )
 
+// stopSettle is how long a run goes on after its stopWhen held before it
+// is observed: the kubelet learns of container changes by its PLEG relist
+// (1 s), so a cluster never shows an attempt that lived a few
+// milliseconds (an init container's 4th run of `exit 1` at the moment its
+// restart count reaches 3) while podrun, event-driven, records it.
+const stopSettle = time.Second
+
 // pollPeriod is how often a run re-reads the run record between status
 // changes, so that actions and stop conditions due at a time are seen.
 const pollPeriod = 100 * time.Millisecond
@@ -128,7 +135,8 @@ type podResult struct {
 // with the scenario's expectations e: it performs e's actions on time and
 // stops at e's stopWhen or timeout. The observation is taken when the run
 // stopped: at the stop condition or timeout (then the pod is killed with
-// grace 0 and waited for), or after the pod terminated. marks is the
+// grace 0 and waited for), or after the pod terminated. After stopWhen
+// held, the run goes on for stopSettle before it is observed. marks is the
 // host directory mounted at /shared, "" if none.
 func (e *env) runScenarioPod(pod *corev1.Pod, ex conformance.Expect, marks string) podResult {
 	t := e.t
@@ -154,6 +162,7 @@ func (e *env) runScenarioPod(pod *corev1.Pod, ex conformance.Expect, marks strin
 	start := time.Now()
 	deadline := start.Add(ex.Timeout())
 	acted := make([]bool, len(ex.Actions))
+	var settleUntil time.Time // set once stopWhen held
 	tick := time.NewTicker(pollPeriod)
 	defer tick.Stop()
 	var res podResult
@@ -194,12 +203,17 @@ func (e *env) runScenarioPod(pod *corev1.Pod, ex conformance.Expect, marks strin
 				deletes <- a.GracePeriodSeconds
 			}
 		}
-		stop, err := ex.Stopped(o, now)
-		if err != nil {
-			t.Fatalf("stopWhen: %v", err)
+		if settleUntil.IsZero() {
+			stop, err := ex.Stopped(o, now)
+			if err != nil {
+				t.Fatalf("stopWhen: %v", err)
+			}
+			if stop {
+				settleUntil = now.Add(stopSettle)
+			}
 		}
 		switch {
-		case stop:
+		case !settleUntil.IsZero() && !now.Before(settleUntil):
 			res = podResult{obs: o, how: stopWhen}
 		case !now.Before(deadline):
 			res = podResult{obs: o, how: stopTimeout}
