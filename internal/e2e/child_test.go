@@ -24,6 +24,7 @@ const (
 	envChild  = "PODRUN_E2E_CHILD"  // what the child runs: KIND:NAME
 	envResult = "PODRUN_E2E_RESULT" // where the child writes its childResult
 	envLayout = "PODRUN_E2E_LAYOUT" // the parent's busybox layout
+	envRoot   = "PODRUN_E2E_ROOT"   // the state directory the child uses
 )
 
 // childResult is what a child reports besides its own test outcome (the
@@ -69,16 +70,24 @@ func TestChild(t *testing.T) {
 func runChild(t *testing.T, kind, name string, limit time.Duration) childResult {
 	t.Helper()
 	admit(t)
-	resultFile := filepath.Join(t.TempDir(), "result.json")
+	dir := t.TempDir()
+	resultFile := filepath.Join(dir, "result.json")
+	// The child's state directory, named here so that this process can
+	// check it after the child, even one that crashed or was killed.
+	root, err := os.MkdirTemp("", "podrun-e2e-root-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestChild$", "-test.v", "-test.count=1",
 		fmt.Sprintf("-test.timeout=%s", limit))
-	cmd.Env = append(os.Environ(), envChild+"="+kind+":"+name, envResult+"="+resultFile, envLayout+"="+suite.busyboxLayout)
+	cmd.Env = append(os.Environ(), envChild+"="+kind+":"+name, envResult+"="+resultFile, envLayout+"="+suite.busyboxLayout, envRoot+"="+root)
 	cmd.WaitDelay = 10 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err = cmd.Run()
+	checkChildRoot(t, root)
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		t.Fatalf("run the child for %s:%s: %v\n%s", kind, name, err, out.String())
@@ -107,4 +116,27 @@ func childLog(s string) string {
 		keep = append(keep, l)
 	}
 	return strings.Join(keep, "\n")
+}
+
+// checkChildRoot checks the state directory of a child that has exited:
+// a clean child removed it; whatever remains is reported (and kept).
+func checkChildRoot(t *testing.T, root string) {
+	t.Helper()
+	if _, err := os.Stat(root); os.IsNotExist(err) {
+		return
+	}
+	clean := true
+	if ms, err := mountsUnder(root); err != nil || len(ms) > 0 {
+		clean = false
+		t.Errorf("after the child: mounts left under %s: %v %v", root, ms, err)
+	}
+	if ids, err := runcContainers(filepath.Join(root, "runtime", "runtime")); err != nil || len(ids) > 0 {
+		clean = false
+		t.Errorf("after the child: runc containers left in %s: %v %v", root, ids, err)
+	}
+	if clean {
+		_ = os.RemoveAll(root)
+	} else {
+		t.Logf("state directory %s kept for inspection", root)
+	}
 }

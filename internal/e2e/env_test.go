@@ -83,9 +83,12 @@ func newEnv(t *testing.T, s lifecycle.Settings) *env {
 func newRoot(t *testing.T) *env {
 	t.Helper()
 	requireE2E(t)
-	root, err := os.MkdirTemp("", "podrun-e2e-root-")
-	if err != nil {
-		t.Fatal(err)
+	root := os.Getenv(envRoot) // a child uses the directory its parent named
+	if root == "" {
+		var err error
+		if root, err = os.MkdirTemp("", "podrun-e2e-root-"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e := &env{t: t, root: root}
 	e.sandboxes = watchSandboxes(filepath.Join(root, "runtime", "sandboxes"))
