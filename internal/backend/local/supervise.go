@@ -21,6 +21,28 @@ import (
 	"github.com/podrun/podrun/internal/store"
 )
 
+// Background pods
+//
+// podrun apply stores each pod (or Job) and starts one detached
+// supervisor for it (Launcher: `podrun supervise`, its own session,
+// output in <root>/supervise/<ns>/<kind>-<name>.log). The supervisor
+// holds the object's lock for its whole life — the store's
+// SupervisorLock for a pod, a flock of <kind>-<name>.lock for a Job — and
+// runs the pod's podworker (RunPod) or the Job controller's loop (RunJob)
+// in detached mode, so that SIGTERM stops supervising instead of killing.
+// Other processes talk to it only through the store:
+//
+//	apply ──CreatePod──► store ◄──status, record, events── supervisor
+//	delete ─mark deletionTimestamp──► store ──watch──► worker.Delete(grace)
+//	delete ◄──pod gone (watch)── store ◄──DeletePod── supervisor (done)
+//	get/describe/logs ──EnsureSupervised──► new supervisor if the lock
+//	                                        is free and the pod not done
+//
+// A pod whose lock is free is unowned: terminal, never started, or its
+// supervisor died. Whoever removes an unowned pod takes its lock first.
+// `podrun run` holds the same lock while it drives a pod, so the two
+// process models never compete for one pod.
+
 // Kind is the kind of object a supervisor owns.
 type Kind string
 
