@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/podrun/podrun/internal/sharedtest"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -25,25 +26,7 @@ type goldenCase struct {
 // shared tree is part of the project, so its absence fails the test.
 func goldenDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("module root (go.mod) not found above the test directory")
-		}
-		dir = parent
-	}
-	golden := filepath.Join(dir, "..", "shared", "kubectl-golden")
-	if _, err := os.Stat(golden); err != nil {
-		t.Fatalf("kubectl golden data missing: %v", err)
-	}
-	return golden
+	return sharedtest.Dir(t, "kubectl-golden")
 }
 
 // goldenCases loads every case that has pod.json, now.txt and get.txt.

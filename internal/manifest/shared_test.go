@@ -15,31 +15,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/podrun/podrun/internal/features"
+	"github.com/podrun/podrun/internal/sharedtest"
 )
 
 // sharedDir returns ../shared relative to the module root (where CI keeps
 // it); its absence is a failure, not a skip.
 func sharedDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(filepath.Dir(dir), "shared")
-	if _, err := os.Stat(filepath.Join(shared, "conformance")); err != nil {
-		t.Fatalf("shared data missing: %v (expected at ../shared relative to the module root)", err)
-	}
-	return shared
+	return filepath.Dir(sharedtest.Dir(t, "conformance"))
 }
 
 // scenario is one conformance file: the manifest and its expect block.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/podrun/podrun/internal/sharedtest"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,25 +22,7 @@ import (
 // root. The data is required: a missing directory fails the test.
 func kubectlGoldenDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("module root (go.mod) not found above the test directory")
-		}
-		dir = parent
-	}
-	golden := filepath.Join(dir, "..", "shared", "kubectl-golden")
-	if _, err := os.Stat(golden); err != nil {
-		t.Fatalf("kubectl golden data missing (expected beside the module root): %v", err)
-	}
-	return golden
+	return sharedtest.Dir(t, "kubectl-golden")
 }
 
 // goldenCase is one capture of kubectl output with the objects it printed.
