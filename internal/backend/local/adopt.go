@@ -34,7 +34,8 @@ func EnsureSupervised(ctx context.Context, st *store.Store, launch Starter, ns, 
 	if err != nil {
 		return false, err
 	}
-	if isTerminal(pod) {
+	if isTerminal(pod) || (jobOwned(pod) && !orphaned(ctx, st, pod)) {
+		// A Job's pod that never started is its controller's to run.
 		return false, nil
 	}
 	if _, alive, err := st.Supervisor(ns, name); err != nil || alive {
@@ -47,6 +48,16 @@ func EnsureSupervised(ctx context.Context, st *store.Store, launch Starter, ns, 
 		return false, err
 	}
 	return true, nil
+}
+
+// jobOwned reports whether a Job controls the pod.
+func jobOwned(pod *corev1.Pod) bool {
+	for _, ref := range pod.OwnerReferences {
+		if ref.Kind == "Job" {
+			return true
+		}
+	}
+	return false
 }
 
 // lockJob takes the supervisor lock of the Job ns/name (a flock on a file

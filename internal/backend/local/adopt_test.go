@@ -52,6 +52,9 @@ func TestEnsureSupervised(t *testing.T) {
 			want: true, started: []string{"pod default/p"}},
 		{name: "pending pod whose supervisor never locked: a new one", pod: testPod("p", corev1.PodPending, nil),
 			want: true, started: []string{"pod default/p"}},
+		{name: "a Job's pod that never started is left to the Job", pod: jobPod(testPod("p", corev1.PodPending, nil))},
+		{name: "a Job's running pod whose supervisor died: a new one", pod: jobPod(testPod("p", "", nil)),
+			want: true, started: []string{"pod default/p"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -81,6 +84,11 @@ func TestEnsureSupervised(t *testing.T) {
 			}
 		})
 	}
+}
+
+func jobPod(p *corev1.Pod) *corev1.Pod {
+	p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: "j", UID: "job-uid"}}
+	return p
 }
 
 func TestEnsureSupervisedStartError(t *testing.T) {
