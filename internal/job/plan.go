@@ -113,8 +113,11 @@ func Plan(job *batchv1.Job, pods []*corev1.Pod, now time.Time) Decision {
 
 	st.Active = int32(len(c.active))
 	st.Ready = ptr(int32(len(c.ready)))
-	st.Succeeded = int32(len(c.succeeded))
-	st.Failed = int32(len(c.failed))
+	if findCondition(job.Status.Conditions, batchv1.JobSuccessCriteriaMet) == nil {
+		st.Succeeded = int32(len(c.succeeded))
+		st.Failed = int32(len(c.failed))
+	} // else the counts froze when the success criteria were met: pods the
+	// controller deletes afterwards count neither way.
 	st.Terminating = ptr(int32(len(c.terminating)))
 	st.UncountedTerminatedPods = &batchv1.UncountedTerminatedPods{}
 	d.Status = st

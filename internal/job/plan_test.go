@@ -98,6 +98,27 @@ func TestPlan(t *testing.T) {
 				Events: []string{"Normal Completed: Job completed"}},
 		},
 		{
+			name: "J3 once the criteria are met, a deleted extra pod that ends Succeeded is not counted",
+			mutate: func(j *batchv1.Job) {
+				j.Status.Succeeded = 1
+				j.Status.Conditions = []batchv1.JobCondition{newCondition(batchv1.JobSuccessCriteriaMet, ReasonCompletionsReached, MessageCompletionsReached, metav1.NewTime(t0))}
+			},
+			pods: []*corev1.Pod{
+				pod("j-a", corev1.PodSucceeded, terminated("main", 0, t0), terminated("sidecar", 0, t0)),
+				func() *corev1.Pod {
+					p := pod("j-b", corev1.PodSucceeded, terminated("main", 0, t0.Add(time.Second)), terminated("sidecar", 0, t0.Add(time.Second)))
+					p.DeletionTimestamp = &metav1.Time{Time: t0}
+					return p
+				}(),
+			},
+			now: t0.Add(2 * time.Second),
+			want: summary{Succeeded: 1, Finished: true,
+				Conditions: []string{
+					"SuccessCriteriaMet/CompletionsReached: Reached expected number of succeeded pods",
+					"Complete/CompletionsReached: Reached expected number of succeeded pods"},
+				Events: []string{"Normal Completed: Job completed"}},
+		},
+		{
 			name: "J4 a failed pod beyond backoffLimit 0 fails the Job",
 			pods: []*corev1.Pod{pod("j-a", corev1.PodFailed, terminated("main", 1, t0), terminated("sidecar", 0, t0))},
 			now:  t0.Add(time.Second),

@@ -66,6 +66,41 @@ func (s *Store) RecordEvent(ctx context.Context, ev *corev1.Event) (*corev1.Even
 	return stored, nil
 }
 
+// PutEvent stores ev under its name, replacing a stored event of that
+// name: the form of a producer that aggregates repeats itself and sends
+// the whole event again with its new count (the podworker). An event
+// without a name is recorded as RecordEvent records it.
+func (s *Store) PutEvent(ctx context.Context, ev *corev1.Event) (*corev1.Event, error) {
+	if ev.Name == "" {
+		return s.RecordEvent(ctx, ev)
+	}
+	in := ev.DeepCopy()
+	if in.Namespace == "" {
+		in.Namespace = in.InvolvedObject.Namespace
+	}
+	if in.Count == 0 {
+		in.Count = 1
+	}
+	if in.LastTimestamp.IsZero() {
+		in.LastTimestamp = in.FirstTimestamp
+	}
+	if err := checkObject(Events, in.Namespace, in.Name); err != nil {
+		return nil, fmt.Errorf("put event %s: %w", in.Reason, err)
+	}
+	err := s.withLock(ctx, func() error {
+		rv, err := s.nextRV()
+		if err != nil {
+			return err
+		}
+		in.ResourceVersion = rv
+		return s.putJSON(Events, in.Namespace, in.Name, in)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("put event %s of %s/%s: %w", ev.Reason, in.Namespace, in.InvolvedObject.Name, err)
+	}
+	return in, nil
+}
+
 // ListEvents returns the events of ns ("" for all namespaces) by
 // namespace then name, which is the order of their first occurrence for
 // one object, as the apiserver lists them.

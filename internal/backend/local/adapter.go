@@ -42,7 +42,7 @@ func (s *podStore) SaveStatus(ctx context.Context, pod *corev1.Pod, status corev
 
 // AppendEvent records a pod event.
 func (s *podStore) AppendEvent(ctx context.Context, ev corev1.Event) error {
-	if _, err := s.store.RecordEvent(ctx, &ev); err != nil {
+	if _, err := s.store.PutEvent(ctx, &ev); err != nil {
 		return fmt.Errorf("record event %s: %w", ev.Reason, err)
 	}
 	return nil
