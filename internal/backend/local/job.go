@@ -72,6 +72,12 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 			}
 			waitAll(runs)
 			pods, err = l.jobPods(bg, runs)
+			// The controller stops with the run: no replacement, no
+			// verdict; only the pods it had are no longer active.
+			j.Status.Active = 0
+			if saved, perr := l.store.PutJob(bg, j); perr == nil {
+				j = saved
+			}
 			return j, pods, errors.Join(err, firstErr(runs))
 		}
 		d := job.Plan(j, pods, now)
