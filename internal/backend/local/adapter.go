@@ -25,7 +25,9 @@ var _ podworker.Store = (*podStore)(nil)
 func (s *podStore) SaveStatus(ctx context.Context, pod *corev1.Pod, status corev1.PodStatus) error {
 	updated, err := s.store.UpdatePod(ctx, pod.Namespace, pod.Name, func(p *corev1.Pod) error {
 		p.Status = status
-		if pod.DeletionTimestamp != nil {
+		// The deletion mark is the deleter's (the API server's): once set,
+		// only the grace may shrink, and the kubelet never rewrites it.
+		if pod.DeletionTimestamp != nil && p.DeletionTimestamp == nil {
 			p.DeletionTimestamp = pod.DeletionTimestamp
 			p.DeletionGracePeriodSeconds = pod.DeletionGracePeriodSeconds
 		}
