@@ -72,6 +72,14 @@ func (w *Worker) step(ctx context.Context, ev Event) error {
 			w.log.Error("planner did not settle", "decision", d.String())
 			break
 		}
+		if round > 0 && startsContainer(d.Actions) {
+			// Each round is one kubelet sync, which generates the pod's
+			// status before it acts: a sidecar reported started before
+			// the container it unblocks starts (S2).
+			if err := w.publish(ctx, now); err != nil {
+				return err
+			}
+		}
 		if !w.act(ctx, d.Actions, now) {
 			// The pod worker retries a failed sync after a while.
 			w.wakeAt = now.Add(lifecycle.SyncRetryPeriod)
@@ -257,7 +265,7 @@ func (w *Worker) trackStartedReady(status corev1.PodStatus, now time.Time) {
 			}
 			spec := lifecycle.FindContainer(w.pod, cs.Name)
 			if cs.Started != nil && *cs.Started && a.StartedTrueAt.IsZero() {
-				a.StartedTrueAt = startedTrueAt(spec, a, now)
+				a.StartedTrueAt = now
 			}
 			last := false
 			if n := len(a.ReadyTransitions); n > 0 {
@@ -277,23 +285,14 @@ func (w *Worker) trackStartedReady(status corev1.PodStatus, now time.Time) {
 	}
 }
 
-// startedTrueAt is the moment status.started became true for an attempt
-// first seen started at now: without a startup probe, when the process
-// started or, with a postStart hook, when the hook returned (the step that
-// notices may come later, after starting the next containers); with a
-// startup probe, the step that received the success.
-func startedTrueAt(spec *corev1.Container, a *lifecycle.Attempt, now time.Time) time.Time {
-	if spec == nil || spec.StartupProbe != nil || a.StartedAt.IsZero() {
-		return now
+// startsContainer reports whether actions start a container.
+func startsContainer(actions []lifecycle.Action) bool {
+	for _, a := range actions {
+		if a.Kind == lifecycle.StartContainer {
+			return true
+		}
 	}
-	at := a.StartedAt
-	if !a.PostStart.DoneAt.IsZero() && a.PostStart.DoneAt.After(at) {
-		at = a.PostStart.DoneAt
-	}
-	if at.After(now) {
-		return now
-	}
-	return at
+	return false
 }
 
 // hasSuffixID reports whether a status containerID (runc://ID) names id.
