@@ -13,7 +13,6 @@ import (
 // an error. A known failure that no longer shows fails the test so that
 // it gets removed from here.
 var knownFailures = map[string]knownFailure{
-	"046-poststart-exec-hook":                 {statusAfterStarted, containsAll("snapshot at main.started: started.main want true")},
 	"056-job-podfailurepolicy-sidecar-gotcha": {jobFailedCountsIgnored, containsAll("job.failed: ", "want 0")},
 	"second-delete-shortens-grace":            {graceNotShortened, containsAll("gap delete -> main.exit: ", "want at most 5s")},
 }
@@ -37,13 +36,6 @@ func containsAll(parts ...string) func(string) bool {
 
 // Diagnoses of the known failures.
 const (
-	// statusAfterStarted: internal/podworker back-dates startedTrueAt
-	// (step.go startedTrueAt: the process start, or the end of postStart)
-	// but stamps the status change that first shows started=true at the
-	// publish, later; the status in force at c.started (the last change at
-	// or before it) therefore still says started=false. 046 snapshots
-	// started.main at main.started.
-	statusAfterStarted = "podworker stamps the status change showing started=true after the back-dated startedTrueAt"
 	// jobFailedCountsIgnored: internal/job Plan sets status.failed to every
 	// failed pod (plan.go: st.Failed = len(c.failed)), including the pods
 	// whose failure a podFailurePolicy Ignore rule matched; the Job
