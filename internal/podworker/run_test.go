@@ -253,3 +253,28 @@ func TestRunOnFakeClock(t *testing.T) {
 // runtimeGosched yields to the worker's goroutines while the test polls
 // the fake clock for waiters.
 func runtimeGosched() { goruntime.Gosched() }
+
+// TestSecondDeleteShortensGrace: a second deletion with a shorter grace
+// (kubectl delete again, a second Ctrl-C) cuts the kills under way: main,
+// signalled with a 30 s window and ignoring SIGTERM, is SIGKILLed at
+// once instead of 30 s later.
+func TestSecondDeleteShortensGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := startRun(t, context.Background(), sidecarPod("again"))
+		<-time.After(5 * time.Second)
+		grace := int64(30)
+		r.w.Delete(&grace)
+		<-time.After(3 * time.Second)
+		zero := int64(0)
+		secondAt := time.Now()
+		r.w.Delete(&zero)
+		<-r.w.Done()
+		if err := <-r.errc; err != nil {
+			t.Fatalf("Run after Delete: %v, want nil", err)
+		}
+		main := r.w.Record().Containers[1].Attempts[0]
+		if main.ExitCode == nil || *main.ExitCode != 137 || main.FinishedAt.Sub(secondAt) != 0 {
+			t.Errorf("main: exit %v at +%s after the second delete, want 137 at once", main.ExitCode, main.FinishedAt.Sub(secondAt))
+		}
+	})
+}

@@ -108,15 +108,45 @@ func (w *Worker) apply(ctx context.Context, ev Event, now time.Time) {
 			w.pod.DeletionTimestamp = &t
 			w.record.DeletedAt = timePtr(now)
 		}
-		if w.pod.DeletionGracePeriodSeconds == nil || *grace < *w.pod.DeletionGracePeriodSeconds {
+		shortened := w.pod.DeletionGracePeriodSeconds == nil || *grace < *w.pod.DeletionGracePeriodSeconds
+		if shortened {
 			g := *grace
 			w.pod.DeletionGracePeriodSeconds = &g
 		}
 		w.mu.Unlock()
+		if shortened {
+			w.shortenKills(time.Duration(*grace)*time.Second, now)
+		}
 	case EventHookDone:
 		w.hookDone(ev, now)
 	case EventExit:
 		delete(w.watched, ev.ContainerID)
+	}
+}
+
+// shortenKills applies a deletion whose grace is shorter than the kills
+// already under way (a second delete, a second Ctrl-C): as the kubelet
+// kills again with the new grace, no container may now outlive
+// now+grace, whatever budget its kill started with.
+func (w *Worker) shortenKills(grace time.Duration, now time.Time) {
+	if t := w.obs.Termination; t != nil && now.Sub(t.StartedAt)+grace < t.Grace {
+		t.Grace = now.Sub(t.StartedAt) + grace
+	}
+	for _, co := range w.obs.Containers {
+		a := co.Current()
+		if a == nil || a.Kill == nil || a.State == lifecycle.AttemptExited {
+			continue
+		}
+		k := a.Kill
+		if !k.SignaledAt.IsZero() {
+			if deadline := now.Add(grace); deadline.Before(k.KillAt) {
+				k.KillAt = deadline
+			}
+			continue
+		}
+		if budget := now.Sub(k.StartedAt) + grace; budget < k.Grace {
+			k.Grace = budget
+		}
 	}
 }
 
