@@ -115,7 +115,7 @@ func Plan(job *batchv1.Job, pods []*corev1.Pod, now time.Time) Decision {
 	st.Ready = ptr(int32(len(c.ready)))
 	if findCondition(job.Status.Conditions, batchv1.JobSuccessCriteriaMet) == nil {
 		st.Succeeded = int32(len(c.succeeded))
-		st.Failed = int32(len(c.failed))
+		st.Failed = int32(countedFailures(job, c.failed))
 	} // else the counts froze when the success criteria were met: pods the
 	// controller deletes afterwards count neither way.
 	st.Terminating = ptr(int32(len(c.terminating)))
@@ -194,6 +194,18 @@ func failureReason(job *batchv1.Job, c podCounts, start *metav1.Time, now time.T
 		d.WakeAt = deadline
 	}
 	return "", ""
+}
+
+// countedFailures is the number of failed pods that count (J7: a pod a
+// podFailurePolicy Ignore rule matches is not counted in status.failed).
+func countedFailures(job *batchv1.Job, failed []*corev1.Pod) int {
+	n := 0
+	for _, p := range failed {
+		if action, _ := matchPodFailurePolicy(job.Spec.PodFailurePolicy, p); action != batchv1.PodFailurePolicyActionIgnore {
+			n++
+		}
+	}
+	return n
 }
 
 // replacementAllowedAt is when a pod may replace failed ones (J5): the

@@ -241,7 +241,7 @@ func TestPlan(t *testing.T) {
 			},
 			pods: []*corev1.Pod{pod("j-a", corev1.PodFailed, terminated("main", 3, t0), terminated("sidecar", 0, t0))},
 			now:  t0.Add(time.Minute),
-			want: summary{Failed: 1, Create: 1},
+			want: summary{Failed: 0, Create: 1},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	goruntime "runtime"
 	"testing"
 	"testing/synctest"
@@ -274,7 +275,14 @@ func TestSecondDeleteShortensGrace(t *testing.T) {
 		}
 		main := r.w.Record().Containers[1].Attempts[0]
 		if main.ExitCode == nil || *main.ExitCode != 137 || main.FinishedAt.Sub(secondAt) != 0 {
-			t.Errorf("main: exit %v at +%s after the second delete, want 137 at once", main.ExitCode, main.FinishedAt.Sub(secondAt))
+			t.Errorf("main: exit %s at +%s after the second delete, want 137 at once", exitString(main.ExitCode), main.FinishedAt.Sub(secondAt))
 		}
 	})
+}
+
+func exitString(code *int32) string {
+	if code == nil {
+		return "none"
+	}
+	return fmt.Sprint(*code)
 }
