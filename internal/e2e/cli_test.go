@@ -367,8 +367,7 @@ func TestRunSecondInterrupt(t *testing.T) {
 	}
 	code := p.wait(time.Minute)
 	if d := time.Since(second); d > 10*time.Second {
-		// the back-end keeps the first grace (TestBackend/second-delete-shortens-grace)
-		t.Skipf("known failure: podrun took %s to exit after the second Ctrl-C: %s", d, graceNotShortened)
+		t.Errorf("podrun took %s to exit after the second Ctrl-C, want at once", d)
 	}
 	if code != 1 {
 		t.Errorf("exit code %d, want 1 (the pod failed: main was killed)\n%s", code, p.output())

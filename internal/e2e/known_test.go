@@ -12,10 +12,7 @@ import (
 // and the failures it covers; any other failure of the scenario is still
 // an error. A known failure that no longer shows fails the test so that
 // it gets removed from here.
-var knownFailures = map[string]knownFailure{
-	"056-job-podfailurepolicy-sidecar-gotcha": {jobFailedCountsIgnored, containsAll("job.failed: ", "want 0")},
-	"second-delete-shortens-grace":            {graceNotShortened, containsAll("gap delete -> main.exit: ", "want at most 5s")},
-}
+var knownFailures = map[string]knownFailure{}
 
 // knownFailure is a diagnosed failure of one scenario.
 type knownFailure struct {
@@ -36,19 +33,6 @@ func containsAll(parts ...string) func(string) bool {
 
 // Diagnoses of the known failures.
 const (
-	// jobFailedCountsIgnored: internal/job Plan sets status.failed to every
-	// failed pod (plan.go: st.Failed = len(c.failed)), including the pods
-	// whose failure a podFailurePolicy Ignore rule matched; the Job
-	// controller does not count those.
-	jobFailedCountsIgnored = "job.Plan counts pods ignored by a podFailurePolicy Ignore rule in status.failed"
-	// graceNotShortened: internal/lifecycle progressKill, once a
-	// container got its stop signal, only waits for Kill.KillAt (signal
-	// time + the grace in force then); a later deletion with a shorter
-	// grace period (kubectl delete --grace-period, podrun run's second
-	// Ctrl-C) changes DeletionGracePeriodSeconds but not KillAt, so the
-	// container is SIGKILLed at the end of the first grace. The kubelet
-	// kills again with the shorter grace (StopContainer timeout).
-	graceNotShortened = "lifecycle progressKill keeps KillAt of a signalled container when a later deletion shortens the grace"
 	// markSameSecond: a marker line has whole-second precision
 	// ("<epoch-seconds> <token>"); conformance.Check compares it as the
 	// start of its second in order/gaps, so an event in the same second
