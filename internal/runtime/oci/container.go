@@ -161,6 +161,11 @@ func (r *Runtime) prepareBundle(ctx context.Context, c *container) error {
 	if err := os.WriteFile(c.termFile, nil, 0o666); err != nil {
 		return fmt.Errorf("termination message file: %w", err)
 	}
+	// Any container user may write its termination message (the umask
+	// would leave 0644, unwritable for runAsUser != 0), as the kubelet.
+	if err := os.Chmod(c.termFile, 0o666); err != nil {
+		return fmt.Errorf("termination message file: %w", err)
+	}
 	s, err := r.generateConfig(ctx, c, img)
 	if err != nil {
 		return err
@@ -304,14 +309,21 @@ func (r *Runtime) removeContainer(ctx context.Context, c *container) error {
 			return fmt.Errorf("remove container %q: waiting for it to die: %w", c.id, ctx.Err())
 		}
 	}
+	// Best effort past a failing OCI runtime (a broken --runtime binary
+	// fails delete as it failed create): the process is dead, so the
+	// rootfs, mounts and cgroup are released whatever delete said.
+	var errs []error
 	if err := r.deleteFromRuntime(ctx, c); err != nil {
-		return fmt.Errorf("remove container %q: %w", c.id, err)
+		errs = append(errs, err)
 	}
 	if err := r.releaseBundle(c); err != nil {
-		return fmt.Errorf("remove container %q: %w", c.id, err)
+		return fmt.Errorf("remove container %q: %w", c.id, errors.Join(append(errs, err)...))
 	}
 	if err := removeCgroupTree(r.cgroups, c.cgroup); err != nil {
-		return fmt.Errorf("remove container %q: %w", c.id, err)
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		r.log.Warn("remove container: runtime state may be left", "container", c.id, "err", err)
 	}
 	r.mu.Lock()
 	delete(r.containers, c.id)
