@@ -185,7 +185,16 @@ func timeoutNote(d time.Duration, pods []*corev1.Pod, job *batchv1.Job) string {
 		if pod == nil {
 			continue
 		}
+		regularRan := false
+		for _, s := range pod.Status.ContainerStatuses {
+			if s.State.Running != nil || s.State.Terminated != nil || s.LastTerminationState.Terminated != nil {
+				regularRan = true
+			}
+		}
 		for i, s := range pod.Status.InitContainerStatuses {
+			if regularRan {
+				break // initialization finished; a sidecar crash-looping now held nothing up
+			}
 			spec := &pod.Spec.InitContainers[min(i, len(pod.Spec.InitContainers)-1)]
 			done := s.State.Terminated != nil && s.State.Terminated.ExitCode == 0
 			if isSidecar(spec) {

@@ -124,7 +124,9 @@ func newRootCommand(streams Streams, claim *atomic.Bool) *cobra.Command {
 	cmd.PersistentFlags().StringVar(&g.featureGates, "feature-gates", "", "comma-separated Name=true|false pairs, as on the kubelet and API server")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	for _, add := range verbs {
-		cmd.AddCommand(add(g, streams))
+		sub := add(g, streams)
+		markArgErrorsAsUsage(sub)
+		cmd.AddCommand(sub)
 	}
 	return cmd
 }
@@ -153,4 +155,20 @@ func (u usageError) Unwrap() error { return u.error }
 func isUsageError(err error) bool {
 	var u usageError
 	return errors.As(err, &u)
+}
+
+// markArgErrorsAsUsage makes a wrong number or kind of arguments, like a
+// bad flag, a usage error (exit 2), in cmd and its subcommands.
+func markArgErrorsAsUsage(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		markArgErrorsAsUsage(sub)
+	}
 }

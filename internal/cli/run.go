@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -66,6 +67,9 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 	if o.output != "" && o.output != "json" && o.output != "yaml" {
 		return InputError(fmt.Errorf("--output must be json or yaml, not %q", o.output))
 	}
+	if o.timeout < 0 {
+		return InputError(fmt.Errorf("--timeout must not be negative, not %s", o.timeout))
+	}
 	if o.maxRestartBackoff < time.Second || o.maxRestartBackoff > lifecycle.MaxBackoff {
 		return InputError(fmt.Errorf("--max-restart-backoff must be between 1s and 300s, not %s", o.maxRestartBackoff))
 	}
@@ -96,6 +100,9 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 		return &ExitError{Code: ExitRuntime, Err: err}
 	}
 	defer backend.Close()
+	if err := checkNamesFree(ctx, streams.ErrOut, backend, pods, jobs); err != nil {
+		return err
+	}
 
 	var names []string
 	for _, p := range pods {
@@ -110,7 +117,7 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 	// Deletion requests: Ctrl-C (graceful, then at once) and --timeout.
 	del := newDeleter(len(pods) + len(jobs))
 	g.claimInterrupts.Store(true)
-	var timedOut bool
+	var timedOut, interrupted bool
 	var timeoutMu sync.Mutex
 	stop := make(chan struct{})
 	defer close(stop)
@@ -126,6 +133,9 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 			select {
 			case <-streams.Interrupts:
 				interrupts++
+				timeoutMu.Lock()
+				interrupted = true
+				timeoutMu.Unlock()
 				if interrupts == 1 {
 					con.note("interrupted: terminating (Ctrl-C again to kill at once)")
 					del.send(nil)
@@ -240,7 +250,38 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 	if err := errors.Join(errs...); err != nil {
 		return &ExitError{Code: ExitRuntime, Err: err}
 	}
-	if !succeeded || timedOut {
+	// An interrupted run is not a success, however its pods ended.
+	if !succeeded || timedOut || interrupted {
+		return &ExitError{Code: ExitFailed}
+	}
+	return nil
+}
+
+// checkNamesFree refuses, before anything starts, Pods and Jobs whose
+// names the state directory already holds, as the API server refuses a
+// create (kubectl: exit 1).
+func checkNamesFree(ctx context.Context, errOut io.Writer, b *local.Local, pods []*corev1.Pod, jobs []*batchv1.Job) error {
+	var errs []string
+	for _, p := range pods {
+		if p.Name == "" {
+			continue
+		}
+		if _, err := b.Store().GetPod(ctx, p.Namespace, p.Name); err == nil {
+			errs = append(errs, fmt.Sprintf("Error from server (AlreadyExists): pods %q already exists (podrun delete pod %s, or run with --rm)", p.Name, p.Name))
+		}
+	}
+	for _, j := range jobs {
+		if j.Name == "" {
+			continue
+		}
+		if _, err := b.Store().GetJob(ctx, j.Namespace, j.Name); err == nil {
+			errs = append(errs, fmt.Sprintf("Error from server (AlreadyExists): jobs.batch %q already exists (podrun delete job %s, or run with --rm)", j.Name, j.Name))
+		}
+	}
+	for _, e := range errs {
+		fmt.Fprintln(errOut, e) // as kubectl prints API errors: no "error: "
+	}
+	if len(errs) > 0 {
 		return &ExitError{Code: ExitFailed}
 	}
 	return nil

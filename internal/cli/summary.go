@@ -42,7 +42,11 @@ func printSummary(w io.Writer, r runResult) {
 		if pod.Status.Reason != "" {
 			outcome += " (" + pod.Status.Reason + ")"
 		}
-		fmt.Fprintf(w, "pod/%s %s after %s\n", pod.Name, outcome, r.Elapsed.Round(time.Millisecond))
+		elapsed := r.Elapsed
+		if rec := r.Records[pod.Name]; rec != nil && rec.StartTime != nil && rec.FinishedAt != nil {
+			elapsed = rec.FinishedAt.Sub(*rec.StartTime) // this pod's own run
+		}
+		fmt.Fprintf(w, "pod/%s %s after %s\n", pod.Name, outcome, elapsed.Round(time.Millisecond))
 		printContainerRows(w, pod, r.Records[pod.Name])
 	}
 	if r.Job != nil {

@@ -63,6 +63,9 @@ func (o *validateOptions) run(g *globalOptions, streams Streams) error {
 			}
 		}
 	}
+	if len(set.Objects) == 0 {
+		return InputError(errors.New("no objects passed to validate"))
+	}
 	for i, obj := range set.Objects {
 		if oe, bad := failed[i]; bad {
 			fmt.Fprintln(streams.ErrOut, oe.Error())
