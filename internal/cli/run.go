@@ -90,6 +90,10 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 		return InputError(fmt.Errorf("%s: no Pod or Job to run", strings.Join(o.files, ", ")))
 	}
 
+	for _, w := range probeWarnings(pods, jobs) {
+		fmt.Fprintf(streams.ErrOut, "podrun: warning: %s\n", w)
+	}
+
 	settings := lifecycle.DefaultSettings()
 	settings.MaxContainerRestartPeriod = o.maxRestartBackoff
 	settings.ContainerRestartRules = gates.Enabled(features.ContainerRestartRules)
@@ -255,6 +259,39 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 		return &ExitError{Code: ExitFailed}
 	}
 	return nil
+}
+
+// probeWarnings names the probes podrun does not run yet (the probes
+// issue adds the prober): a startup probe then never passes, a readiness
+// probe keeps its container unready, a liveness probe never kills.
+func probeWarnings(pods []*corev1.Pod, jobs []*batchv1.Job) []string {
+	var out []string
+	check := func(kind, name string, spec *corev1.PodSpec) {
+		for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+			for _, c := range list {
+				var probes []string
+				if c.StartupProbe != nil {
+					probes = append(probes, "startupProbe (never passes)")
+				}
+				if c.ReadinessProbe != nil {
+					probes = append(probes, "readinessProbe (never ready)")
+				}
+				if c.LivenessProbe != nil {
+					probes = append(probes, "livenessProbe (never fails)")
+				}
+				if len(probes) > 0 {
+					out = append(out, fmt.Sprintf("%s/%s container %q: probes are not run yet: %s", kind, name, c.Name, strings.Join(probes, ", ")))
+				}
+			}
+		}
+	}
+	for _, p := range pods {
+		check("pod", p.Name, &p.Spec)
+	}
+	for _, j := range jobs {
+		check("job.batch", j.Name, &j.Spec.Template.Spec)
+	}
+	return out
 }
 
 // checkNamesFree refuses, before anything starts, Pods and Jobs whose
