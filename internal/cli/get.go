@@ -157,6 +157,32 @@ type item struct {
 // fetch reads the objects r asks for in ns ("" for all): the named ones
 // (a NotFound error for each one missing) or all those sel matches.
 func (v *viewer) fetch(ctx context.Context, r resourceRequest, ns string, sel labels.Selector) ([]item, []error, error) {
+	items, errs, err := v.fetchItems(ctx, r, ns, sel)
+	if err == nil {
+		for _, it := range items {
+			if pod, ok := it.obj.(*corev1.Pod); ok {
+				v.adopt(ctx, pod)
+			}
+		}
+	}
+	return items, errs, err
+}
+
+// adopt starts a new supervisor for a pod podrun ran here whose supervisor
+// died (kill -9 of `podrun run` or of `podrun supervise`): the next command
+// that reads the pod notices, as DESIGN.md's process model says.
+func (v *viewer) adopt(ctx context.Context, pod *corev1.Pod) {
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return
+	}
+	if _, err := v.s.GetRecord(ctx, pod.Namespace, pod.Name); err != nil {
+		return // never run by a podrun supervisor on this machine
+	}
+	ensureSupervised(ctx, v.s, v.streams.ErrOut, pod.Namespace, pod.Name)
+}
+
+// fetchItems reads the objects r asks for.
+func (v *viewer) fetchItems(ctx context.Context, r resourceRequest, ns string, sel labels.Selector) ([]item, []error, error) {
 	if len(r.names) == 0 {
 		objs, err := r.kind.list(ctx, v.s, ns)
 		if err != nil {

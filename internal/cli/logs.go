@@ -174,6 +174,7 @@ func (v *viewer) logs(ctx context.Context, o *logsOptions, name string) error {
 	if err != nil {
 		return err
 	}
+	v.adopt(ctx, pod)
 	names, err := chooseContainers(pod, o, v.streams.ErrOut)
 	if err != nil {
 		return reportErrors(v.streams.ErrOut, []error{err})
