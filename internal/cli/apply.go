@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/podrun/podrun/internal/backend/local"
-	"github.com/podrun/podrun/internal/features"
 	"github.com/podrun/podrun/internal/lifecycle"
-	"github.com/podrun/podrun/internal/manifest"
 	"github.com/podrun/podrun/internal/store"
 )
 
@@ -53,33 +50,11 @@ refused, 2 for bad input (nothing was started), 3 for a system error.`,
 }
 
 func (o *applyOptions) run(ctx context.Context, g *globalOptions, streams Streams) error {
-	if len(o.files) == 0 {
-		return InputError(errors.New("must specify -f FILE (a file, a directory or - for stdin)"))
-	}
-	if o.maxRestartBackoff < time.Second || o.maxRestartBackoff > lifecycle.MaxBackoff {
-		return InputError(fmt.Errorf("--max-restart-backoff must be between 1s and 300s, not %s", o.maxRestartBackoff))
-	}
-	gates, err := features.Parse(g.featureGates)
+	w, err := loadWorkload("apply", g, streams, o.files, o.maxRestartBackoff)
 	if err != nil {
-		return InputError(fmt.Errorf("--feature-gates: %w", err))
+		return err
 	}
-	mopts := manifest.Options{Gates: gates}
-	set, err := manifest.Load(o.files, streams.In, mopts)
-	if err != nil {
-		return InputError(err)
-	}
-	if err := set.Validate(mopts); err != nil {
-		return InputError(err)
-	}
-	pods, jobs := set.Pods(), set.Jobs()
-	if len(pods)+len(jobs) == 0 {
-		return InputError(fmt.Errorf("%s: no Pod or Job to apply", strings.Join(o.files, ", ")))
-	}
-	settings := lifecycle.DefaultSettings()
-	settings.MaxContainerRestartPeriod = o.maxRestartBackoff
-	settings.ContainerRestartRules = gates.Enabled(features.ContainerRestartRules)
-	settings.RestartAllContainersOnContainerExits = gates.Enabled(features.RestartAllContainersOnContainerExits)
-	settings.SidecarsRestartableDuringPodTermination = gates.Enabled(features.SidecarsRestartableDuringPodTermination)
+	pods, jobs, set, settings := w.pods, w.jobs, w.set, w.settings
 
 	st, err := openStore(g)
 	if err != nil {

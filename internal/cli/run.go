@@ -16,9 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/podrun/podrun/internal/backend/local"
-	"github.com/podrun/podrun/internal/features"
 	"github.com/podrun/podrun/internal/lifecycle"
-	"github.com/podrun/podrun/internal/manifest"
 	"github.com/podrun/podrun/internal/podworker"
 	"github.com/podrun/podrun/internal/printers"
 )
@@ -70,35 +68,16 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 	if o.timeout < 0 {
 		return InputError(fmt.Errorf("--timeout must not be negative, not %s", o.timeout))
 	}
-	if o.maxRestartBackoff < time.Second || o.maxRestartBackoff > lifecycle.MaxBackoff {
-		return InputError(fmt.Errorf("--max-restart-backoff must be between 1s and 300s, not %s", o.maxRestartBackoff))
-	}
-	gates, err := features.Parse(g.featureGates)
+	w, err := loadWorkload("run", g, streams, o.files, o.maxRestartBackoff)
 	if err != nil {
-		return InputError(fmt.Errorf("--feature-gates: %w", err))
+		return err
 	}
-	mopts := manifest.Options{Gates: gates}
-	set, err := manifest.Load(o.files, streams.In, mopts)
-	if err != nil {
-		return InputError(err)
-	}
-	if err := set.Validate(mopts); err != nil {
-		return InputError(err)
-	}
-	pods, jobs := set.Pods(), set.Jobs()
-	if len(pods)+len(jobs) == 0 {
-		return InputError(fmt.Errorf("%s: no Pod or Job to run", strings.Join(o.files, ", ")))
+	pods, jobs, set, settings := w.pods, w.jobs, w.set, w.settings
+
+	for _, warning := range probeWarnings(pods, jobs) {
+		fmt.Fprintf(streams.ErrOut, "podrun: warning: %s\n", warning)
 	}
 
-	for _, w := range probeWarnings(pods, jobs) {
-		fmt.Fprintf(streams.ErrOut, "podrun: warning: %s\n", w)
-	}
-
-	settings := lifecycle.DefaultSettings()
-	settings.MaxContainerRestartPeriod = o.maxRestartBackoff
-	settings.ContainerRestartRules = gates.Enabled(features.ContainerRestartRules)
-	settings.RestartAllContainersOnContainerExits = gates.Enabled(features.RestartAllContainersOnContainerExits)
-	settings.SidecarsRestartableDuringPodTermination = gates.Enabled(features.SidecarsRestartableDuringPodTermination)
 	backend, err := local.Open(local.Options{Root: g.root, Runtime: o.runtime, Settings: settings})
 	if err != nil {
 		return &ExitError{Code: ExitRuntime, Err: err}
