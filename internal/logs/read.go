@@ -116,6 +116,9 @@ func Follow(ctx context.Context, path string, fn func(Entry)) error {
 	j := joiner{}
 	buf := make([]byte, 4096)
 	for {
+		// Seen before draining: once ctx has ended, one last drain reads
+		// everything written before it ended.
+		ending := ctx.Err() != nil
 		for {
 			line, err := r.ReadBytes('\n')
 			if len(line) > 0 && line[len(line)-1] == '\n' {
@@ -136,7 +139,7 @@ func Follow(ctx context.Context, path string, fn func(Entry)) error {
 				return fmt.Errorf("follow log %s: %w", path, err)
 			}
 		}
-		if ctx.Err() != nil {
+		if ending {
 			return nil
 		}
 		if _, err := notify.Read(buf); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
