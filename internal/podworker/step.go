@@ -76,9 +76,9 @@ func (w *Worker) step(ctx context.Context, ev Event) error {
 			// Each round is one kubelet sync, which generates the pod's
 			// status before it acts: a sidecar reported started before
 			// the container it unblocks starts (S2).
-			if err := w.publish(ctx, now); err != nil {
-				return err
-			}
+			// Recorded now, written to the store with the step's final
+			// status: the moment counts, not an extra fsync per round.
+			w.generateStatus(ctx, now)
 		}
 		if !w.act(ctx, d.Actions, now) {
 			// The pod worker retries a failed sync after a while.
@@ -240,6 +240,21 @@ func applyRuntimeStatus(a *lifecycle.Attempt, st runtime.ContainerStatus) {
 // publish computes the status, updates started/ready history, the record
 // and the store.
 func (w *Worker) publish(ctx context.Context, now time.Time) error {
+	status, r := w.generateStatus(ctx, now)
+	if err := w.store.SaveStatus(ctx, w.pod, status); err != nil {
+		return w.errorf("save status: %w", err)
+	}
+	if err := w.store.SaveRecord(ctx, r); err != nil {
+		return w.errorf("save run record: %w", err)
+	}
+	w.trackProbes()
+	return nil
+}
+
+// generateStatus computes the pod's status at now, records what changed
+// (started and ready moments, the status history, back-off events) and
+// makes it what Status and Record return; publish also persists it.
+func (w *Worker) generateStatus(ctx context.Context, now time.Time) (corev1.PodStatus, *Record) {
 	status := w.statusFn(w.pod, w.obs, now)
 	w.obs.LastConditions = status.Conditions
 	w.obs.LastPhase = status.Phase
@@ -263,15 +278,7 @@ func (w *Worker) publish(ctx context.Context, now time.Time) error {
 	w.published = status
 	w.pubRecord = cloneRecord(*r)
 	w.mu.Unlock()
-
-	if err := w.store.SaveStatus(ctx, w.pod, status); err != nil {
-		return w.errorf("save status: %w", err)
-	}
-	if err := w.store.SaveRecord(ctx, r); err != nil {
-		return w.errorf("save run record: %w", err)
-	}
-	w.trackProbes()
-	return nil
+	return status, r
 }
 
 // trackStartedReady records when status.started became true and every
