@@ -13,7 +13,9 @@ import (
 
 func main() {
 	interrupts := make(chan os.Signal, 4)
-	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
+	// A closed terminal (SIGHUP) stops a run as Ctrl-C does: nothing is
+	// left running behind a lost ssh session.
+	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	streams := cli.Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, Interrupts: interrupts}
 	os.Exit(cli.Main(context.Background(), streams, os.Args[1:]))
 }

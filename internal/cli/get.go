@@ -175,7 +175,7 @@ func (v *viewer) adopt(ctx context.Context, pod *corev1.Pod) {
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return
 	}
-	if _, err := v.s.GetRecord(ctx, pod.Namespace, pod.Name); err != nil {
+	if pid, _, err := v.s.Supervisor(pod.Namespace, pod.Name); err != nil || pid == 0 {
 		return // never run by a podrun supervisor on this machine
 	}
 	ensureSupervised(ctx, v.s, v.streams.ErrOut, pod.Namespace, pod.Name)

@@ -57,7 +57,6 @@ the grace period); a second Ctrl-C kills them at once.`,
 	f.StringVarP(&o.output, "output", "o", "", "print the final objects as json or yaml instead of the summary")
 	f.DurationVar(&o.maxRestartBackoff, "max-restart-backoff", lifecycle.MaxBackoff, "crash-loop back-off ceiling, as the kubelet's crashLoopBackOff.maxContainerRestartPeriod (1s to 300s)")
 	f.StringVar(&o.runtime, "runtime", "runc", "OCI runtime: runc, crun or the path of a runc-compatible binary")
-	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }
 
@@ -283,7 +282,7 @@ func checkNamesFree(ctx context.Context, errOut io.Writer, b *local.Local, pods 
 			continue
 		}
 		if _, err := b.Store().GetPod(ctx, p.Namespace, p.Name); err == nil {
-			errs = append(errs, fmt.Sprintf("Error from server (AlreadyExists): pods %q already exists (podrun delete pod %s, or run with --rm)", p.Name, p.Name))
+			errs = append(errs, fmt.Sprintf("Error from server (AlreadyExists): pods %q already exists (podrun delete pod %s)", p.Name, p.Name))
 		}
 	}
 	for _, j := range jobs {
@@ -291,7 +290,7 @@ func checkNamesFree(ctx context.Context, errOut io.Writer, b *local.Local, pods 
 			continue
 		}
 		if _, err := b.Store().GetJob(ctx, j.Namespace, j.Name); err == nil {
-			errs = append(errs, fmt.Sprintf("Error from server (AlreadyExists): jobs.batch %q already exists (podrun delete job %s, or run with --rm)", j.Name, j.Name))
+			errs = append(errs, fmt.Sprintf("Error from server (AlreadyExists): jobs.batch %q already exists (podrun delete job %s)", j.Name, j.Name))
 		}
 	}
 	for _, e := range errs {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podrun/podrun/internal/podworker"
+	"github.com/podrun/podrun/internal/runtime/oci"
 	"github.com/podrun/podrun/internal/store"
 )
 
@@ -193,7 +195,16 @@ func adoptOrphans(ctx context.Context, st *store.Store, rt sandboxRemover, runti
 		return fmt.Errorf("adopt: %w", err)
 	}
 	var errs []error
-	for _, sb := range containerSandboxes(ids, runtimeRoot) {
+	sandboxes := containerSandboxes(ids, runtimeRoot)
+	// A supervisor killed before it saved anything still left its
+	// sandboxes, named after the pod's UID.
+	for attempt := 0; attempt < maxSandboxAttempts; attempt++ {
+		id := oci.SandboxID(pod, attempt)
+		if _, err := os.Stat(filepath.Join(runtimeRoot, "sandboxes", id)); err == nil && !slices.Contains(sandboxes, id) {
+			sandboxes = append(sandboxes, id)
+		}
+	}
+	for _, sb := range sandboxes {
 		if err := rt.RemovePodSandbox(ctx, sb); err != nil {
 			errs = append(errs, fmt.Errorf("adopt: %w", err))
 		}
@@ -208,6 +219,21 @@ func adoptOrphans(ctx context.Context, st *store.Store, rt sandboxRemover, runti
 	}
 	return errors.Join(errs...)
 }
+
+// leftoverSandbox reports whether a sandbox of pod exists under the
+// runtime's state directory: a supervisor died after creating it, perhaps
+// before it saved anything else.
+func leftoverSandbox(runtimeRoot string, pod *corev1.Pod) bool {
+	for attempt := 0; attempt < maxSandboxAttempts; attempt++ {
+		if _, err := os.Stat(filepath.Join(runtimeRoot, "sandboxes", oci.SandboxID(pod, attempt))); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// maxSandboxAttempts bounds the sandbox numbers adoption looks for.
+const maxSandboxAttempts = 8
 
 // containerSandboxes returns the IDs of the sandboxes the container
 // instances ids live in, sorted, read from their bundles' config.json.

@@ -304,7 +304,7 @@ func supervisePod(ctx context.Context, st *store.Store, opts Options, ns, name s
 			return fmt.Errorf("supervise pod %s/%s: %w", ns, name, err)
 		}
 		ready() // supervising
-		if orphaned(bg, st, pod) {
+		if orphaned(bg, st, pod) || leftoverSandbox(filepath.Join(l.opts.Root, "runtime"), pod) {
 			// A previous supervisor died while the pod ran.
 			err = adoptOrphans(bg, st, l.rt, filepath.Join(l.opts.Root, "runtime"), pod, l.clock.Now())
 		} else {

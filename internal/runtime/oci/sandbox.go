@@ -52,6 +52,11 @@ type sandbox struct {
 
 // sandboxID names a sandbox after its pod and attempt, so a second
 // RunPodSandbox for them is ErrAlreadyExists.
+// SandboxID is the ID of a pod's sandbox number attempt: derived from
+// the pod's UID, so that a later process can find the sandboxes a dead
+// one left without any other record.
+func SandboxID(pod *corev1.Pod, attempt int) string { return sandboxID(pod, attempt) }
+
 func sandboxID(pod *corev1.Pod, attempt int) string {
 	key := string(pod.UID)
 	if key == "" {
