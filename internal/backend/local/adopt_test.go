@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/podrun/podrun/internal/podworker"
+	"github.com/podrun/podrun/internal/runtime/oci"
 	"github.com/podrun/podrun/internal/store"
 )
 
@@ -255,5 +256,35 @@ func TestOrphanedFreshPod(t *testing.T) {
 	}
 	if orphaned(ctx, st, pod) {
 		t.Errorf("orphaned = true for a pod without record or container, want false")
+	}
+}
+
+// TestAdoptSandboxLeftBeforeAnySave: a supervisor killed right after it
+// created the sandbox saved neither a record nor a container ID; its
+// sandbox, named after the pod's UID, is found and removed all the same.
+func TestAdoptSandboxLeftBeforeAnySave(t *testing.T) {
+	ctx := context.Background()
+	rtRoot := t.TempDir()
+	st := store.NewMemory()
+	pod := testPod("early", corev1.PodPending, nil) // no container ID saved yet
+	if _, err := st.CreatePod(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	if orphaned(ctx, st, pod) || leftoverSandbox(rtRoot, pod) {
+		t.Fatal("a pod with nothing on disk counts as adopted work")
+	}
+	sb := oci.SandboxID(pod, 0)
+	if err := os.MkdirAll(filepath.Join(rtRoot, "sandboxes", sb), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if !leftoverSandbox(rtRoot, pod) {
+		t.Fatal("leftoverSandbox = false with the pod's sandbox on disk")
+	}
+	rm := &fakeRemover{}
+	if err := adoptOrphans(ctx, st, rm, rtRoot, pod, t0.Add(time.Minute)); err != nil {
+		t.Fatalf("adoptOrphans: %v", err)
+	}
+	if diff := cmp.Diff([]string{sb}, rm.removed); diff != "" {
+		t.Errorf("sandboxes removed (-want +got):\n%s", diff)
 	}
 }
