@@ -156,6 +156,8 @@ func newTestRuntime(t *testing.T, mutate ...func(*Options)) *testRuntime {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Registered first, so it runs last: after the leftover checks.
+	t.Cleanup(func() { os.RemoveAll(root) })
 	opts := Options{
 		Root:         root,
 		Images:       fakeImages{layer: busyboxRootfs(t)},

@@ -20,6 +20,7 @@ func TestE2ERemoveSandboxOfADeadProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.RemoveAll(root) })
 	parent := "/podrun-test-" + randomHex(4)
 	first, err := New(Options{Root: root, Images: fakeImages{layer: busyboxRootfs(t)}, CgroupParent: parent,
 		Reaper: testReaper(t), Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
