@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/podrun/podrun/internal/mountinfo"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,9 +97,9 @@ func runcContainers(dir string) ([]string, error) {
 	return strings.Fields(string(out)), nil
 }
 
-// mountinfo returns the mount points and filesystem types of this
+// mounts returns the mount points and filesystem types of this
 // process's mount namespace.
-func mountinfo() ([][2]string, error) {
+func mounts() ([][2]string, error) {
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
@@ -111,7 +112,7 @@ func mountinfo() ([][2]string, error) {
 		if !ok || len(f) < 5 || len(pf) < 1 {
 			continue
 		}
-		out = append(out, [2]string{unescapeMount(f[4]), pf[0]})
+		out = append(out, [2]string{mountinfo.Unescape(f[4]), pf[0]})
 		if pf[0] == "cgroup" || pf[0] == "cgroup2" {
 			out[len(out)-1][1] = pf[0] + " " + f[3]
 		}
@@ -121,7 +122,7 @@ func mountinfo() ([][2]string, error) {
 
 // mountsUnder lists the mount points at or below dir.
 func mountsUnder(dir string) ([]string, error) {
-	ms, err := mountinfo()
+	ms, err := mounts()
 	if err != nil {
 		return nil, err
 	}
@@ -134,25 +135,6 @@ func mountsUnder(dir string) ([]string, error) {
 	return out, nil
 }
 
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 // cgroupSet names pod cgroups: rel as written in /proc/PID/cgroup, dirs
 // in every mounted hierarchy.
 type cgroupSet struct {
@@ -163,7 +145,7 @@ type cgroupSet struct {
 // podCgroups returns the cgroups of the sandboxes ids.
 func podCgroups(ids []string) cgroupSet {
 	var hierarchies []string
-	if ms, err := mountinfo(); err == nil {
+	if ms, err := mounts(); err == nil {
 		for _, m := range ms {
 			// only mounts of a hierarchy's root ("cgroup2 /")
 			if strings.HasPrefix(m[1], "cgroup") && strings.HasSuffix(m[1], " /") {

@@ -3,17 +3,17 @@ package image
 import (
 	"bufio"
 	"fmt"
+	"github.com/podrun/podrun/internal/mountinfo"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
 // layersInUse returns the names of the layer directories under layerRoot
 // that a mounted overlay uses as a lower dir, read from mountinfo (the
 // format of /proc/self/mountinfo).
-func layersInUse(mountinfo, layerRoot string) (map[string]bool, error) {
-	f, err := os.Open(mountinfo)
+func layersInUse(mountsFile, layerRoot string) (map[string]bool, error) {
+	f, err := os.Open(mountsFile)
 	if err != nil {
 		return nil, fmt.Errorf("read mounts: %w", err)
 	}
@@ -37,7 +37,7 @@ func layersInUse(mountinfo, layerRoot string) (map[string]bool, error) {
 			if k != "lowerdir" && k != "lowerdir+" {
 				continue
 			}
-			for _, dir := range strings.Split(unescapeMountinfo(v), ":") {
+			for _, dir := range strings.Split(mountinfo.Unescape(v), ":") {
 				if rest, ok := strings.CutPrefix(filepath.Clean(dir), prefix); ok {
 					inUse[strings.SplitN(rest, "/", 2)[0]] = true
 				}
@@ -48,23 +48,4 @@ func layersInUse(mountinfo, layerRoot string) (map[string]bool, error) {
 		return nil, fmt.Errorf("read mounts: %w", err)
 	}
 	return inUse, nil
-}
-
-// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

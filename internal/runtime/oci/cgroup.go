@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/podrun/podrun/internal/mountinfo"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -37,10 +38,10 @@ func cgroupMounts() ([]cgroupMount, error) {
 
 // parseCgroupMounts extracts cgroup hierarchies from mountinfo, keeping
 // the first mount of each (a hierarchy may be bind-mounted elsewhere).
-func parseCgroupMounts(mountinfo []byte) []cgroupMount {
+func parseCgroupMounts(data []byte) []cgroupMount {
 	var out []cgroupMount
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		pre, post, ok := strings.Cut(sc.Text(), " - ")
 		if !ok {
@@ -58,7 +59,7 @@ func parseCgroupMounts(mountinfo []byte) []cgroupMount {
 		if fields[3] != "/" {
 			continue
 		}
-		m := cgroupMount{Path: unescapeMountPath(fields[4]), V2: fstype == "cgroup2"}
+		m := cgroupMount{Path: mountinfo.Unescape(fields[4]), V2: fstype == "cgroup2"}
 		key := "cgroup2"
 		if !m.V2 {
 			for _, opt := range strings.Split(superOpts, ",") {
@@ -81,25 +82,6 @@ func parseCgroupMounts(mountinfo []byte) []cgroupMount {
 		out = append(out, m)
 	}
 	return out
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // has reports whether a v1 hierarchy carries controller.
