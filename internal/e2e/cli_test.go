@@ -339,7 +339,7 @@ func TestRunInterrupt(t *testing.T) {
 		t.Error(f)
 	}
 	if t.Failed() {
-		t.Log(describeRecord(rec))
+		t.Log(conformance.Describe(rec))
 	}
 }
 

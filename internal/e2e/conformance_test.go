@@ -168,7 +168,7 @@ func runScenario(t *testing.T, sc *conformance.Scenario) (fails []string, detail
 		if res.obs == nil {
 			t.Fatalf("no run record for pod %s (%s)", pod.Name, res.how)
 		}
-		return conformance.Check(sc.Expect, res.obs), describeRecord(res.obs.Record) + strings.Join(res.out, "\n")
+		return conformance.Check(sc.Expect, res.obs), conformance.Describe(res.obs.Record) + strings.Join(res.out, "\n")
 	case "Job":
 		job := sc.Job.DeepCopy()
 		adaptSpec(&job.Spec.Template.Spec, marks)

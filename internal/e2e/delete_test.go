@@ -71,5 +71,5 @@ func secondDeleteShortensGrace(t *testing.T) childResult {
 	if res.obs == nil {
 		t.Fatal("no run record")
 	}
-	return childResult{Fails: conformance.Check(ex, res.obs), Detail: describeRecord(res.obs.Record)}
+	return childResult{Fails: conformance.Check(ex, res.obs), Detail: conformance.Describe(res.obs.Record)}
 }

@@ -81,7 +81,7 @@ func (r *jobResult) describe() string {
 	}
 	for _, o := range r.records {
 		if o != nil {
-			b.WriteString(describeRecord(o.Record))
+			b.WriteString(conformance.Describe(o.Record))
 		}
 	}
 	b.WriteString(strings.Join(r.out, "\n"))

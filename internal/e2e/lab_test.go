@@ -197,7 +197,7 @@ func labInitContainer(t *testing.T) childResult {
 	if jobCondition(r.job, batchv1.JobComplete) {
 		fails = append(fails, "the Job is Complete, want never")
 	}
-	return childResult{Fails: fails, Detail: describeRecord(rec) + strings.Join(r.w.output(), "\n")}
+	return childResult{Fails: fails, Detail: conformance.Describe(rec) + strings.Join(r.w.output(), "\n")}
 }
 
 // labRegularContainer: postgres as a regular container keeps running
@@ -226,7 +226,7 @@ func labRegularContainer(t *testing.T) childResult {
 	if jobCondition(r.job, batchv1.JobComplete) {
 		fails = append(fails, "the Job is Complete after the deletion, want never")
 	}
-	return childResult{Fails: fails, Detail: describeRecord(o.Record) + strings.Join(r.w.output(), "\n")}
+	return childResult{Fails: fails, Detail: conformance.Describe(o.Record) + strings.Join(r.w.output(), "\n")}
 }
 
 // labNativeSidecar: postgres as a native sidecar starts first, main runs
@@ -260,7 +260,7 @@ func labNativeSidecar(t *testing.T) childResult {
 			fails = append(fails, "output lacks "+want)
 		}
 	}
-	return childResult{Fails: fails, Detail: describeRecord(rec) + strings.Join(out, "\n")}
+	return childResult{Fails: fails, Detail: conformance.Describe(rec) + strings.Join(out, "\n")}
 }
 
 func ptr[T any](v T) *T { return &v }
