@@ -42,11 +42,10 @@ func describeCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.
 			if err != nil {
 				return err
 			}
-			s, err := openStore(g)
+			v, err := openViewer(g, streams, clk)
 			if err != nil {
 				return err
 			}
-			v := &viewer{s: s, clock: clk, streams: streams}
 			return v.describe(cmd.Context(), o, reqs)
 		},
 	}

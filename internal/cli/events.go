@@ -52,11 +52,10 @@ func eventsCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Co
 			if err != nil {
 				return err
 			}
-			s, err := openStore(g)
+			v, err := openViewer(g, streams, clk)
 			if err != nil {
 				return err
 			}
-			v := &viewer{s: s, clock: clk, streams: streams}
 			return v.events(cmd.Context(), o, f)
 		},
 	}

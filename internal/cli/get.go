@@ -49,11 +49,10 @@ func getCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Comma
 			if err != nil {
 				return err
 			}
-			s, err := openStore(g)
+			v, err := openViewer(g, streams, clk)
 			if err != nil {
 				return err
 			}
-			v := &viewer{s: s, clock: clk, streams: streams}
 			if o.watch {
 				return v.watch(cmd.Context(), o, reqs)
 			}

@@ -86,11 +86,10 @@ func logsCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Comm
 			if cmd.Flags().Changed("since") && o.since <= 0 {
 				return InputError(errors.New("--since must be greater than 0"))
 			}
-			s, err := openStore(g)
+			v, err := openViewer(g, streams, clk)
 			if err != nil {
 				return err
 			}
-			v := &viewer{s: s, clock: clk, streams: streams}
 			if kind == jobKind {
 				if name, err = v.jobPodForLogs(cmd.Context(), o.namespace, name); err != nil {
 					return reportErrors(streams.ErrOut, []error{err})

@@ -42,6 +42,15 @@ func openStore(g *globalOptions) (*store.Store, error) {
 	return store.Open(root)
 }
 
+// openViewer opens the state directory for a read-side verb.
+func openViewer(g *globalOptions, streams Streams, clk clock.Clock) (*viewer, error) {
+	s, err := openStore(g)
+	if err != nil {
+		return nil, err
+	}
+	return &viewer{s: s, clock: clk, streams: streams}, nil
+}
+
 // viewer reads the state directory for the read-side verbs.
 type viewer struct {
 	s       *store.Store

@@ -49,11 +49,10 @@ func timelineCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.
 				}
 				name = n
 			}
-			s, err := openStore(g)
+			v, err := openViewer(g, streams, clk)
 			if err != nil {
 				return err
 			}
-			v := &viewer{s: s, clock: clk, streams: streams}
 			return v.timeline(cmd.Context(), o, name)
 		},
 	}

@@ -85,11 +85,10 @@ func waitCommand(g *globalOptions, streams Streams, clk clock.Clock) *cobra.Comm
 					return InputError(errors.New("name cannot be provided when a selector or --all is specified"))
 				}
 			}
-			s, err := openStore(g)
+			v, err := openViewer(g, streams, clk)
 			if err != nil {
 				return err
 			}
-			v := &viewer{s: s, clock: clk, streams: streams}
 			targets, err := v.waitTargets(cmd.Context(), o.namespace, reqs, sel)
 			if err != nil {
 				return err
