@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/podrun/podrun/internal/sharedtest"
 	"io"
 	"io/fs"
 	"os"
@@ -47,20 +48,7 @@ type goldenCase struct {
 // module root); the data is required.
 func kubectlGolden(t *testing.T) map[string]goldenCase {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("module root (go.mod) not found above the test directory")
-		}
-		dir = filepath.Dir(dir)
-	}
-	root := filepath.Join(dir, "..", "shared", "kubectl-golden")
+	root := sharedtest.Dir(t, "kubectl-golden")
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		t.Fatalf("kubectl golden data missing: %v", err)
