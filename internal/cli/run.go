@@ -119,10 +119,10 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 				interrupted = true
 				timeoutMu.Unlock()
 				if interrupts == 1 {
-					con.note("interrupted: terminating (Ctrl-C again to kill at once)")
+					con.note("interrupted: terminating (interrupt again to cut the grace to zero)")
 					del.send(nil)
 				} else {
-					con.note("killing at once")
+					con.note("grace cut to zero: killing")
 					zero := int64(0)
 					del.send(&zero)
 				}

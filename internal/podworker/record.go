@@ -200,6 +200,13 @@ func buildContainers(pod *corev1.Pod, obs *lifecycle.Observed) []ContainerRecord
 }
 
 // statusChange summarises a status at now.
+// StatusChangeOf is the status-history entry of pod with status st at now,
+// for those who end a pod outside a worker (adoption after a supervisor
+// died).
+func StatusChangeOf(pod *corev1.Pod, st corev1.PodStatus, now time.Time) StatusChange {
+	return statusChange(pod, st, now)
+}
+
 func statusChange(pod *corev1.Pod, st corev1.PodStatus, now time.Time) StatusChange {
 	sc := StatusChange{At: now, Phase: st.Phase, Reason: st.Reason}
 	for _, c := range st.Conditions {

@@ -177,10 +177,11 @@ func adoptOrphans(ctx context.Context, st *store.Store, rt sandboxRemover, runti
 	// The container instances: those of the run record and those the
 	// status names (a supervisor may die between saving the two).
 	ids := statusContainerIDs(&pod.Status)
+	var rec *podworker.Record
 	raw, err := st.GetRecord(ctx, pod.Namespace, pod.Name)
 	switch {
 	case err == nil:
-		rec := &podworker.Record{}
+		rec = &podworker.Record{}
 		if err := json.Unmarshal(raw, rec); err != nil {
 			return fmt.Errorf("adopt: run record: %w", err)
 		}
@@ -210,14 +211,45 @@ func adoptOrphans(ctx context.Context, st *store.Store, rt sandboxRemover, runti
 		}
 	}
 	at := metav1.NewTime(now)
-	_, err = st.UpdatePod(ctx, pod.Namespace, pod.Name, func(p *corev1.Pod) error {
+	lost, err := st.UpdatePod(ctx, pod.Namespace, pod.Name, func(p *corev1.Pod) error {
 		lostStatus(&p.Status, at)
 		return nil
 	})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("adopt: %w", err))
+	} else if rec != nil {
+		errs = append(errs, recordLost(ctx, st, rec, lost, now))
 	}
 	return errors.Join(errs...)
+}
+
+// reasonContainerStatusUnknown is the kubelet's reason for a container
+// that vanished (SEMANTICS.md §9).
+const reasonContainerStatusUnknown = "ContainerStatusUnknown"
+
+// recordLost ends the run record as the status now reads: every attempt
+// still open finished ContainerStatusUnknown (137) at now, the final status
+// in the history, the pod finished.
+func recordLost(ctx context.Context, st *store.Store, rec *podworker.Record, pod *corev1.Pod, now time.Time) error {
+	for i := range rec.Containers {
+		for j := range rec.Containers[i].Attempts {
+			a := &rec.Containers[i].Attempts[j]
+			if a.FinishedAt == nil && a.StartedAt != nil {
+				code := int32(137)
+				a.FinishedAt, a.ExitCode, a.Reason = &now, &code, reasonContainerStatusUnknown
+			}
+		}
+	}
+	rec.StatusHistory = append(rec.StatusHistory, podworker.StatusChangeOf(pod, pod.Status, now))
+	rec.FinishedAt = &now
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("adopt: run record: %w", err)
+	}
+	if err := st.PutRecord(ctx, pod.Namespace, pod.Name, raw); err != nil {
+		return fmt.Errorf("adopt: %w", err)
+	}
+	return nil
 }
 
 // leftoverSandbox reports whether a sandbox of pod exists under the
@@ -264,7 +296,7 @@ func lostStatus(status *corev1.PodStatus, now metav1.Time) {
 				continue
 			}
 			cs.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-				ExitCode: 137, Reason: "ContainerStatusUnknown", Message: containerStatusUnknownMessage,
+				ExitCode: 137, Reason: reasonContainerStatusUnknown, Message: containerStatusUnknownMessage,
 				StartedAt: cs.State.Running.StartedAt, FinishedAt: now, ContainerID: cs.ContainerID,
 			}}
 			cs.Ready = false

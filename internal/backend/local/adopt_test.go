@@ -238,6 +238,19 @@ func TestAdoptOrphans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tc.withRecord {
+				raw, err := st.GetRecord(ctx, "default", "p")
+				if err != nil {
+					t.Fatal(err)
+				}
+				rec := podworker.Record{}
+				if err := json.Unmarshal(raw, &rec); err != nil {
+					t.Fatal(err)
+				}
+				if rec.FinishedAt == nil || len(rec.StatusHistory) == 0 || rec.StatusHistory[len(rec.StatusHistory)-1].Phase != corev1.PodFailed {
+					t.Errorf("run record after adoption: finishedAt %v, history %+v; want finished, last phase Failed", rec.FinishedAt, rec.StatusHistory)
+				}
+			}
 			term := got.Status.ContainerStatuses[0].State.Terminated
 			if got.Status.Phase != corev1.PodFailed || term == nil || term.Reason != "ContainerStatusUnknown" || term.ExitCode != 137 {
 				t.Errorf("pod after adoption: phase %s, main %+v; want Failed, ContainerStatusUnknown 137", got.Status.Phase, got.Status.ContainerStatuses[0].State)
