@@ -25,6 +25,11 @@ type Runtime interface {
 	RemovePodSandbox(ctx context.Context, sandboxID string) error
 	// PodSandboxStatus reports a sandbox; ErrNotFound if it does not exist.
 	PodSandboxStatus(ctx context.Context, sandboxID string) (SandboxStatus, error)
+	// ListPodSandbox reports the sandboxes of the pod with UID podUID,
+	// oldest first, including those another process using the same
+	// runtime state created (a supervisor that died): a new executor
+	// finds the pod's containers through them.
+	ListPodSandbox(ctx context.Context, podUID string) ([]SandboxStatus, error)
 
 	// CreateContainer prepares a container in a sandbox without starting
 	// it. A configuration the runtime cannot honour is a *StartError with
@@ -84,7 +89,9 @@ type SandboxConfig struct {
 
 // SandboxStatus reports a sandbox.
 type SandboxStatus struct {
-	ID        string
+	ID string
+	// Attempt is SandboxConfig.Attempt of the sandbox.
+	Attempt   int
 	Ready     bool
 	IP        string
 	CreatedAt time.Time

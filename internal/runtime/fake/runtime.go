@@ -187,7 +187,30 @@ func (r *Runtime) PodSandboxStatus(ctx context.Context, sandboxID string) (runti
 	if !ok {
 		return runtime.SandboxStatus{}, fmt.Errorf("pod sandbox %q: %w", sandboxID, runtime.ErrNotFound)
 	}
-	return runtime.SandboxStatus{ID: s.id, Ready: true, IP: "127.0.0.1", CreatedAt: s.created}, nil
+	return sandboxStatus(s), nil
+}
+
+func sandboxStatus(s *sandbox) runtime.SandboxStatus {
+	return runtime.SandboxStatus{ID: s.id, Attempt: s.cfg.Attempt, Ready: true, IP: "127.0.0.1", CreatedAt: s.created}
+}
+
+// ListPodSandbox reports the live sandboxes of the pod with UID podUID,
+// oldest first. The fake keeps its state across workers, as a runtime
+// outlives a kubelet that restarts.
+func (r *Runtime) ListPodSandbox(ctx context.Context, podUID string) ([]runtime.SandboxStatus, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.record("ListPodSandbox", podUID); err != nil {
+		return nil, err
+	}
+	var out []runtime.SandboxStatus
+	for _, s := range r.sandboxes {
+		if podKey(s.cfg.Pod) == podUID {
+			out = append(out, sandboxStatus(s))
+		}
+	}
+	slices.SortFunc(out, func(a, b runtime.SandboxStatus) int { return a.Attempt - b.Attempt })
+	return out, nil
 }
 
 // CreateContainer creates attempt cfg.Attempt of container cfg.Name. A

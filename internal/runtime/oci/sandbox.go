@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podrun/podrun/internal/runtime"
 	"github.com/podrun/podrun/internal/runtime/oci/spec"
@@ -357,5 +358,23 @@ func (r *Runtime) PodSandboxStatus(ctx context.Context, sandboxID string) (runti
 	if !ok || sb.createdAt.IsZero() {
 		return runtime.SandboxStatus{}, fmt.Errorf("pod sandbox %q: %w", sandboxID, runtime.ErrNotFound)
 	}
-	return runtime.SandboxStatus{ID: sb.id, Ready: true, IP: sb.ip, CreatedAt: sb.createdAt}, nil
+	return runtime.SandboxStatus{ID: sb.id, Attempt: sb.cfg.Attempt, Ready: true, IP: sb.ip, CreatedAt: sb.createdAt}, nil
+}
+
+// maxSandboxAttempts bounds the sandbox numbers ListPodSandbox looks for.
+const maxSandboxAttempts = 8
+
+// ListPodSandbox reports the sandboxes of the pod with UID podUID that
+// this Runtime holds, oldest first.
+func (r *Runtime) ListPodSandbox(ctx context.Context, podUID string) ([]runtime.SandboxStatus, error) {
+	pod := &corev1.Pod{}
+	pod.UID = types.UID(podUID)
+	var out []runtime.SandboxStatus
+	for attempt := 0; attempt < maxSandboxAttempts; attempt++ {
+		st, err := r.PodSandboxStatus(ctx, sandboxID(pod, attempt))
+		if err == nil {
+			out = append(out, st)
+		}
+	}
+	return out, nil
 }
