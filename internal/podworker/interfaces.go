@@ -21,6 +21,9 @@ type Store interface {
 	AppendEvent(ctx context.Context, ev corev1.Event) error
 	// SaveRecord stores the run record (the whole record each time).
 	SaveRecord(ctx context.Context, rec *Record) error
+	// SaveCheckpoint stores the worker's state (the whole of it each
+	// time), for a worker that continues the pod later (Config.Resume).
+	SaveCheckpoint(ctx context.Context, cp *Checkpoint) error
 }
 
 // Images makes a container's image available, as the kubelet's image

@@ -41,6 +41,12 @@ type Config struct {
 	// ConfigMaps and Secrets are the objects of the pod's apply set.
 	ConfigMaps map[string]*corev1.ConfigMap
 	Secrets    map[string]*corev1.Secret
+	// Resume, when set, continues a pod that another worker drove until
+	// its process died: the worker starts from this state (an empty
+	// Checkpoint if none was saved) and re-observes the pod's sandboxes
+	// and containers in the runtime (Runtime.ListPodSandbox) instead of
+	// starting the pod afresh.
+	Resume *Checkpoint
 	// Plan and Status override the planner (tests only); nil uses
 	// lifecycle.Plan and lifecycle.Status.
 	Plan   PlanFunc

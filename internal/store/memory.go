@@ -58,7 +58,9 @@ func (m *memory) write(k Kind, ns, name string, data []byte) error {
 		m.objs[k][ns] = map[string][]byte{}
 	}
 	m.objs[k][ns][name] = slices.Clone(data)
-	m.notify(Change{Kind: k, Namespace: ns, Name: name})
+	if k != Checkpoints { // as on disk, where they are not watched
+		m.notify(Change{Kind: k, Namespace: ns, Name: name})
+	}
 	return nil
 }
 
@@ -67,7 +69,9 @@ func (m *memory) remove(k Kind, ns, name string) error {
 	defer m.mu.Unlock()
 	if _, ok := m.objs[k][ns][name]; ok {
 		delete(m.objs[k][ns], name)
-		m.notify(Change{Kind: k, Namespace: ns, Name: name})
+		if k != Checkpoints {
+			m.notify(Change{Kind: k, Namespace: ns, Name: name})
+		}
 	}
 	return nil
 }

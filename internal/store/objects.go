@@ -70,6 +70,9 @@ func (s *Store) DeletePod(ctx context.Context, ns, name string) error {
 		if err := s.b.remove(Records, ns, name); err != nil {
 			return fmt.Errorf("delete pod %s/%s: record: %w", ns, name, err)
 		}
+		if err := s.b.remove(Checkpoints, ns, name); err != nil {
+			return fmt.Errorf("delete pod %s/%s: checkpoint: %w", ns, name, err)
+		}
 		if err := s.b.removeSupervisor(ns, name); err != nil {
 			return fmt.Errorf("delete pod %s/%s: supervisor lock: %w", ns, name, err)
 		}

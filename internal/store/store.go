@@ -34,6 +34,9 @@ const (
 	Jobs    Kind = "jobs"
 	Records Kind = "records"
 	Events  Kind = "events"
+	// Checkpoints hold a pod executor's state, for the executor that
+	// continues the pod if its supervisor dies. They are not watched.
+	Checkpoints Kind = "checkpoints"
 )
 
 // kinds lists every per-namespace kind.

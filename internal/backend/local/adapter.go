@@ -50,6 +50,18 @@ func (s *podStore) AppendEvent(ctx context.Context, ev corev1.Event) error {
 	return nil
 }
 
+// SaveCheckpoint stores the pod worker's state for a later supervisor.
+func (s *podStore) SaveCheckpoint(ctx context.Context, cp *podworker.Checkpoint) error {
+	data, err := json.Marshal(cp)
+	if err != nil {
+		return fmt.Errorf("encode checkpoint of %s: %w", cp.Record.Name, err)
+	}
+	if err := s.store.PutCheckpoint(ctx, cp.Record.Namespace, cp.Record.Name, data); err != nil {
+		return fmt.Errorf("save checkpoint of %s: %w", cp.Record.Name, err)
+	}
+	return nil
+}
+
 // SaveRecord stores the pod's run record.
 func (s *podStore) SaveRecord(ctx context.Context, rec *podworker.Record) error {
 	data, err := json.Marshal(rec)

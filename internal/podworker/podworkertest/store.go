@@ -21,6 +21,7 @@ type MemoryStore struct {
 	events   []corev1.Event
 	byName   map[string]int
 	record   []byte
+	checkpt  []byte
 	// Err, when set, is returned by every method.
 	Err error
 }
@@ -96,4 +97,34 @@ func (s *MemoryStore) Record() *podworker.Record {
 		return nil
 	}
 	return &r
+}
+
+// SaveCheckpoint stores a JSON copy of cp.
+func (s *MemoryStore) SaveCheckpoint(ctx context.Context, cp *podworker.Checkpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return s.Err
+	}
+	b, err := json.Marshal(cp)
+	if err != nil {
+		return err
+	}
+	s.checkpt = b
+	return nil
+}
+
+// Checkpoint returns a copy of the last checkpoint saved, decoded from its
+// JSON (as a new process would read it), or nil.
+func (s *MemoryStore) Checkpoint() *podworker.Checkpoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.checkpt == nil {
+		return nil
+	}
+	var cp podworker.Checkpoint
+	if err := json.Unmarshal(s.checkpt, &cp); err != nil {
+		panic("podworkertest: checkpoint does not decode: " + err.Error())
+	}
+	return &cp
 }
