@@ -142,22 +142,19 @@ func terminatedID(s corev1.ContainerState) string {
 	return s.Terminated.ContainerID
 }
 
-// Adoption today
+// Ending what cannot be continued
 //
-// The OCI runtime (internal/runtime/oci) keeps its sandboxes and
-// containers in memory, reads each container's output through pipes the
-// dead supervisor held, and learns exits by wait4 as the containers'
-// subreaper. A new supervisor therefore cannot re-attach to the running
-// containers: it cannot list them through the runtime, their output has
-// lost its reader, and their exit status is gone with their parent. What
-// the runtime can do is remove a sandbox a dead process left (its records
-// on disk say what to remove). Until it can also re-attach, adoptOrphans
-// does what the kubelet does for containers it can no longer locate
-// (SEMANTICS.md §9, T10): it removes what is left of them through the
-// runtime (RemovePodSandbox) and reports every container that was
-// running as Terminated with reason ContainerStatusUnknown and exit code
-// 137; the pod ends Failed. Logs written before the supervisor died are
-// kept: each CRI log entry is one write.
+// A new supervisor continues the pod of a dead one (see "Continuing a
+// pod after its supervisor died" in resume.go). adoptOrphans is what
+// remains for a pod that cannot be continued (continuable says when: its
+// checkpoint does not decode, or the runtime finds no sandbox of it
+// although its containers ran). It does what the kubelet does for
+// containers it can no longer locate (SEMANTICS.md §9, T10): it removes
+// whatever is left of the pod through the runtime (RemovePodSandbox of
+// every sandbox the run record, the status or the pod's UID names) and
+// reports every container that was running as Terminated with reason
+// ContainerStatusUnknown and exit code 137; the pod ends Failed. Logs
+// written before are kept: each CRI log entry is one write.
 
 // containerStatusUnknownMessage is the kubelet's message for a container
 // it could not locate.
@@ -169,7 +166,8 @@ type sandboxRemover interface {
 	RemovePodSandbox(ctx context.Context, sandboxID string) error
 }
 
-// adoptOrphans ends a pod whose supervisor died (see "Adoption today"):
+// adoptOrphans ends a pod whose supervisor died and that cannot be
+// continued (see "Ending what cannot be continued"):
 // rt removes the sandboxes of the containers in the pod's run record
 // (runtimeRoot is the runtime's state directory), and the pod's status
 // reports the running containers lost.

@@ -45,6 +45,10 @@ type RunOptions struct {
 	// detach: cancelling ctx stops supervising and leaves the containers
 	// running (podrun supervise) instead of killing the pods.
 	detach bool
+	// resume: the pod (stored, its lock held by the caller) was started
+	// by a process that died; its worker continues it from this
+	// checkpoint (see "Continuing a pod after its supervisor died").
+	resume *podworker.Checkpoint
 }
 
 // podRun is one pod being driven by a podworker in this process.
@@ -127,6 +131,7 @@ func (l *Local) startPod(ctx context.Context, pod *corev1.Pod, opts RunOptions, 
 		LogDir:     filepath.Join(l.store.Root(), "logs"),
 		ConfigMaps: opts.ConfigMaps,
 		Secrets:    opts.Secrets,
+		Resume:     opts.resume,
 	})
 	wctx := context.WithoutCancel(ctx) // a run always terminates its pod
 	if opts.detach {

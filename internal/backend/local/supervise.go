@@ -293,7 +293,7 @@ func supervisePod(ctx context.Context, st *store.Store, opts Options, ns, name s
 		return fmt.Errorf("supervise pod %s/%s: %w", ns, name, err)
 	}
 	if !isTerminal(pod) {
-		spec, err := readSpec(st.Root(), KindPod, ns, name)
+		spec, err := podSpec(st.Root(), pod)
 		if err != nil {
 			return err
 		}
@@ -304,11 +304,21 @@ func supervisePod(ctx context.Context, st *store.Store, opts Options, ns, name s
 			return fmt.Errorf("supervise pod %s/%s: %w", ns, name, err)
 		}
 		ready() // supervising
-		if orphaned(bg, st, pod) || leftoverSandbox(filepath.Join(l.opts.Root, "runtime"), pod) {
-			// A previous supervisor died while the pod ran.
-			err = adoptOrphans(bg, st, l.rt, filepath.Join(l.opts.Root, "runtime"), pod, l.clock.Now())
-		} else {
-			_, err = l.RunPod(ctx, pod, RunOptions{ConfigMaps: spec.ConfigMaps, Secrets: spec.Secrets, stored: true, detach: true})
+		ro := RunOptions{ConfigMaps: spec.ConfigMaps, Secrets: spec.Secrets, stored: true, detach: true}
+		runtimeRoot := filepath.Join(l.opts.Root, "runtime")
+		lost := false
+		if orphaned(bg, st, pod) || leftoverSandbox(runtimeRoot, pod) {
+			// A previous supervisor died while the pod ran: continue it
+			// where it stopped, unless it cannot be continued.
+			var why string
+			ro.resume, lost, why = l.resumePoint(bg, st, pod)
+			if lost {
+				l.log.Warn("cannot continue the pod; ending its containers as lost", "reason", why)
+				err = adoptOrphans(bg, st, l.rt, runtimeRoot, pod, l.clock.Now())
+			}
+		}
+		if !lost {
+			_, err = l.RunPod(ctx, pod, ro)
 		}
 		l.Close()
 		if ctx.Err() != nil {
