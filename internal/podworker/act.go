@@ -99,15 +99,16 @@ func (w *Worker) runPreStop(name string, now time.Time) {
 		return
 	}
 	at.Kill.PreStop = lifecycle.HookProgress{State: lifecycle.HookRunning, StartedAt: now}
-	w.runHook(name, at.ID, "preStop", c, c.Lifecycle.PreStop)
+	w.runHook(name, at.ID, "preStop", c, c.Lifecycle.PreStop, now)
 }
 
-// runHook runs h in a goroutine owned by the worker, cancellable through
-// hookCancel, and reports its end as EventHookDone.
-func (w *Worker) runHook(name, id, hook string, c *corev1.Container, h *corev1.LifecycleHandler) {
+// runHook runs h, which started at startedAt, in a goroutine owned by the
+// worker, cancellable through hookCancel, and reports its end as
+// EventHookDone.
+func (w *Worker) runHook(name, id, hook string, c *corev1.Container, h *corev1.LifecycleHandler, startedAt time.Time) {
 	ctx, cancel := context.WithCancel(w.bg)
 	w.hookCancel[id+"/"+hook] = cancel
-	target := HookTarget{Pod: w.pod, Container: c, ContainerID: id}
+	target := HookTarget{Pod: w.pod, Container: c, ContainerID: id, StartedAt: startedAt}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()

@@ -203,3 +203,21 @@ func uidOrName(pod *corev1.Pod) types.UID {
 	}
 	return types.UID(namespaceOf(pod) + "-" + strings.ToLower(pod.Name))
 }
+
+// absorb counts a repeat of an event that the store already holds at its
+// new count (an adopted instance's Created and Started, which the worker
+// that died had stored) without storing it again, so that the next
+// repeat is stored with the right count. It reports whether the event
+// was known; an event seen for the first time is left to the store,
+// which holds it under the dead worker's name.
+func (r *recorder) absorb(at time.Time, container, eventType, reason, message string) bool {
+	i, ok := r.index[eventKey{fieldPath(r.pod, container), eventType, reason, message}]
+	if !ok {
+		return false
+	}
+	ev := &r.events[i]
+	ev.Count++
+	ev.LastTimestamp = metav1.NewTime(at)
+	r.times[i].Count, r.times[i].LastTime = ev.Count, at
+	return true
+}

@@ -25,7 +25,8 @@ type runtimeHooks struct {
 }
 
 // NewHooks returns the default Hooks: exec through rt.ExecSync (no
-// timeout but the command's own, H7), sleep as a timer on clk (H5). An
+// timeout but the command's own, H7), sleep as a timer on clk (H5) that
+// ends HookTarget.StartedAt plus its seconds. An
 // httpGet handler fails with runtime.ErrNotSupported for now; tcpSocket
 // always fails, as on the kubelet.
 func NewHooks(rt runtime.Runtime, clk clock.WithTicker) Hooks {
@@ -49,7 +50,14 @@ func (h *runtimeHooks) Run(ctx context.Context, target HookTarget, handler *core
 		}
 		return nil
 	case handler.Sleep != nil:
-		t := h.clock.NewTimer(time.Duration(handler.Sleep.Seconds) * time.Second)
+		d := time.Duration(handler.Sleep.Seconds) * time.Second
+		if !target.StartedAt.IsZero() {
+			d = target.StartedAt.Add(d).Sub(h.clock.Now())
+		}
+		if d <= 0 {
+			return nil // a hook run again after a resume, its time already up
+		}
+		t := h.clock.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-t.C():

@@ -49,6 +49,12 @@ type HookTarget struct {
 	Pod         *corev1.Pod
 	Container   *corev1.Container
 	ContainerID string
+	// StartedAt is when the hook first started. It is the current time
+	// except for a preStop hook a resumed worker runs again (the kubelet
+	// runs a container's preStop whenever it kills it, also after its
+	// own restart): a sleep handler then sleeps only what is left of its
+	// seconds counted from StartedAt.
+	StartedAt time.Time
 }
 
 // Hooks runs lifecycle hook handlers (postStart, preStop).
@@ -67,6 +73,19 @@ type ProbeTarget struct {
 	// Killing is set once the instance is being killed: only its
 	// readiness probe keeps running (SEMANTICS.md §4.2).
 	Killing bool
+	// Seed is set for an instance that predates the worker (it continues
+	// a pod another worker drove, Config.Resume): its last Startup,
+	// Liveness and Readiness results before the resume. A Prober that
+	// sees the instance for the first time must start its cache from
+	// them instead of the initial results (Startup Unknown, Liveness
+	// Success, Readiness Failure) and keep its probe schedule aligned on
+	// StartedAt. This is the kubelet's rule with
+	// ChangeContainerStatusOnKubeletRestart off (1.37 default): a restart
+	// changes no container's status, a started container stays started
+	// and a ready one stays ready until a probe says otherwise
+	// (kubernetes/kubernetes#137146 seeds the startup result from
+	// status.started for the same reason).
+	Seed *ProbeResults
 }
 
 // ProbeKind names a probe: Startup, Liveness or Readiness.

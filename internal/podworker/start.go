@@ -79,7 +79,7 @@ func (w *Worker) startContainer(ctx context.Context, name string) bool {
 
 	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
 		at.PostStart = lifecycle.HookProgress{State: lifecycle.HookRunning, StartedAt: w.clock.Now()}
-		w.runHook(name, id, "postStart", c, c.Lifecycle.PostStart)
+		w.runHook(name, id, "postStart", c, c.Lifecycle.PostStart, at.PostStart.StartedAt)
 		return false
 	}
 	return true

@@ -49,6 +49,11 @@ const maxPlansPerStep = 64
 // Tests call it directly.
 func (w *Worker) step(ctx context.Context, ev Event) error {
 	now := w.clock.Now()
+	if w.resuming {
+		if err := w.resume(ctx, now); err != nil {
+			return err
+		}
+	}
 	if !w.started {
 		w.started = true
 		w.obs.StartTime = now
@@ -177,16 +182,16 @@ func (w *Worker) observe(ctx context.Context, now time.Time) error {
 			st, ok := byID[a.ID]
 			if !ok {
 				if a.State == lifecycle.AttemptRunning {
-					// Vanished while running: the kubelet synthesises
-					// ContainerStatusUnknown, exit 137 (T10).
-					a.State, a.FinishedAt, a.ExitCode, a.Reason = lifecycle.AttemptExited, now, 137, "ContainerStatusUnknown"
-					a.Message = "The container could not be located when the pod was terminated"
+					vanished(a, now) // while running
 				}
 				continue
 			}
 			applyRuntimeStatus(a, st)
 			if a.State == lifecycle.AttemptRunning {
 				r := w.prober.Results(a.ID)
+				if w.carried[a.ID] {
+					r = carryOver(*a, r)
+				}
 				a.Startup, a.Liveness, a.Readiness = r.Startup, r.Liveness, r.Readiness
 				w.unhealthyEvents(ctx, co, a.ID, r)
 			}
@@ -195,8 +200,28 @@ func (w *Worker) observe(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// carryOver keeps the results a, an instance that predates a resume,
+// had before it for each probe the prober has no result of yet (a fresh
+// prober, before it tracks the instance): a restart of the worker
+// changes no container's status. The prober's own results are
+// authoritative as soon as it has them.
+func carryOver(a lifecycle.Attempt, r ProbeResults) ProbeResults {
+	if r.Startup == lifecycle.ProbeNone {
+		r.Startup = a.Startup
+	}
+	if r.Liveness == lifecycle.ProbeNone {
+		r.Liveness = a.Liveness
+	}
+	if r.Readiness == lifecycle.ProbeNone {
+		r.Readiness = a.Readiness
+	}
+	return r
+}
+
 // unhealthyEvents emits one Unhealthy event per probe failure not yet
-// reported for the instance id.
+// reported for the instance id. A count below those reported is a prober
+// that counts afresh (a new one after a resume): it is followed from
+// there.
 func (w *Worker) unhealthyEvents(ctx context.Context, co *lifecycle.ContainerObservation, id string, r ProbeResults) {
 	name := ""
 	for n, c := range w.obs.Containers {
@@ -206,6 +231,9 @@ func (w *Worker) unhealthyEvents(ctx context.Context, co *lifecycle.ContainerObs
 	}
 	for _, kind := range []ProbeKind{ProbeStartup, ProbeLiveness, ProbeReadiness} {
 		key := id + "/" + string(kind)
+		if r.Failed[kind] < w.probeFailures[key] {
+			w.probeFailures[key] = r.Failed[kind]
+		}
 		for w.probeFailures[key] < r.Failed[kind] {
 			w.probeFailures[key]++
 			w.event(ctx, name, corev1.EventTypeWarning, EventUnhealthy, fmt.Sprintf("%s probe failed: %s", kind, r.Output[kind]))
@@ -238,7 +266,8 @@ func applyRuntimeStatus(a *lifecycle.Attempt, st runtime.ContainerStatus) {
 }
 
 // publish computes the status, updates started/ready history, the record
-// and the store.
+// and the store: status, record, then the checkpoint a successor resumes
+// from (one write per step; none on the container-start path).
 func (w *Worker) publish(ctx context.Context, now time.Time) error {
 	status, r := w.generateStatus(ctx, now)
 	if err := w.store.SaveStatus(ctx, w.pod, status); err != nil {
@@ -246,6 +275,9 @@ func (w *Worker) publish(ctx context.Context, now time.Time) error {
 	}
 	if err := w.store.SaveRecord(ctx, r); err != nil {
 		return w.errorf("save run record: %w", err)
+	}
+	if err := w.store.SaveCheckpoint(ctx, w.checkpoint()); err != nil {
+		return w.errorf("save checkpoint: %w", err)
 	}
 	w.trackProbes()
 	return nil
@@ -361,7 +393,11 @@ func (w *Worker) trackProbes() {
 	for _, c := range allContainers(w.pod) {
 		a := w.obs.Container(c.Name).Current()
 		if a != nil && a.State == lifecycle.AttemptRunning && (a.Kill == nil || c.ReadinessProbe != nil) {
-			targets = append(targets, ProbeTarget{Container: c, ContainerID: a.ID, StartedAt: a.StartedAt, Killing: a.Kill != nil})
+			t := ProbeTarget{Container: c, ContainerID: a.ID, StartedAt: a.StartedAt, Killing: a.Kill != nil}
+			if w.carried[a.ID] {
+				t.Seed = &ProbeResults{Startup: a.Startup, Liveness: a.Liveness, Readiness: a.Readiness}
+			}
+			targets = append(targets, t)
 		}
 	}
 	w.prober.Track(w.pod, targets)

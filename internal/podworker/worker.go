@@ -87,6 +87,12 @@ type Worker struct {
 	watched map[string]bool
 	// hookCancel cancels running hook goroutines by container ID.
 	hookCancel map[string]context.CancelFunc
+	// resuming is set until the first step of a worker that continues
+	// another's pod reconciled with the runtime (resume.go); carried
+	// holds the instances that predate it, whose probe results carry
+	// over until the prober reports its own.
+	resuming bool
+	carried  map[string]bool
 
 	events   chan Event
 	deletes  chan *int64
@@ -101,6 +107,9 @@ type Worker struct {
 }
 
 // New returns a worker for cfg.Pod. It does nothing until Run (or step).
+// With cfg.Resume it continues from that state (see resume.go's
+// Worker.resume): no Scheduled event again once the pod had started, and
+// its first step reconciles with the runtime before it plans.
 func New(cfg Config) *Worker {
 	log := cfg.Logger
 	if log == nil {
@@ -124,6 +133,7 @@ func New(cfg Config) *Worker {
 		probeFailures: map[string]int{},
 		watched:       map[string]bool{},
 		hookCancel:    map[string]context.CancelFunc{},
+		carried:       map[string]bool{},
 		events:        make(chan Event, 16),
 		deletes:       make(chan *int64, 4),
 		done:          make(chan struct{}),
@@ -147,6 +157,9 @@ func New(cfg Config) *Worker {
 	w.record = Record{Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID), Node: node,
 		Containers: buildContainers(pod, &w.obs)}
 	w.pubRecord = cloneRecord(w.record)
+	if cfg.Resume != nil {
+		w.restore(cfg.Resume)
+	}
 	w.bg, w.bgCancel = context.WithCancel(context.Background())
 	return w
 }

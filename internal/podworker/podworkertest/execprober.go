@@ -95,6 +95,11 @@ func (p *ExecProber) Track(pod *corev1.Pod, targets []podworker.ProbeTarget) {
 				init.Readiness = lifecycle.ProbeFailure
 				p.start(ctx, t, c.ReadinessProbe, "readiness")
 			}
+			if t.Seed != nil {
+				// An instance that predates a resumed worker keeps its
+				// results until a probe says otherwise.
+				init = podworker.ProbeResults{Startup: t.Seed.Startup, Liveness: t.Seed.Liveness, Readiness: t.Seed.Readiness}
+			}
 			p.results[t.ContainerID] = init
 		}
 		if t.Killing {
@@ -120,12 +125,19 @@ func (p *ExecProber) start(ctx context.Context, t podworker.ProbeTarget, probe *
 
 // loop probes every period from the instance's start, as the kubelet's
 // prober worker does, until ctx ends or liveness/startup reached Failure.
+// For a seeded instance (one that predates a resumed worker) it starts
+// at the first period after now, on the same schedule, with its counts
+// at zero as a new kubelet prober worker.
 func (p *ExecProber) loop(ctx context.Context, t podworker.ProbeTarget, probe *corev1.Probe, kind string) {
 	period := time.Duration(max(probe.PeriodSeconds, 1)) * time.Second
 	timeout := time.Duration(max(probe.TimeoutSeconds, 1)) * time.Second
 	failures, successes := 0, 0
 	failureThreshold, successThreshold := int(max(probe.FailureThreshold, 1)), int(max(probe.SuccessThreshold, 1))
-	for next := t.StartedAt; ; next = next.Add(period) {
+	first := t.StartedAt
+	if now := p.clock.Now(); t.Seed != nil && !first.After(now) {
+		first = first.Add((now.Sub(first)/period + 1) * period)
+	}
+	for next := first; ; next = next.Add(period) {
 		if d := next.Sub(p.clock.Now()); d > 0 {
 			timer := p.clock.NewTimer(d)
 			select {

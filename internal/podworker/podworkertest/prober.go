@@ -26,7 +26,8 @@ func NewProber() *Prober {
 	return &Prober{targets: map[string]string{}, results: map[string]podworker.ProbeResults{}, updates: make(chan struct{}, 1)}
 }
 
-// Track records the instances the worker wants probed.
+// Track records the instances the worker wants probed; a new instance
+// with a Seed starts from the seeded results.
 func (p *Prober) Track(pod *corev1.Pod, targets []podworker.ProbeTarget) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -34,6 +35,9 @@ func (p *Prober) Track(pod *corev1.Pod, targets []podworker.ProbeTarget) {
 		if p.targets[t.Container.Name] != t.ContainerID {
 			p.targets[t.Container.Name] = t.ContainerID
 			delete(p.results, t.ContainerID)
+			if t.Seed != nil {
+				p.results[t.ContainerID] = podworker.ProbeResults{Startup: t.Seed.Startup, Liveness: t.Seed.Liveness, Readiness: t.Seed.Readiness}
+			}
 		}
 	}
 }
