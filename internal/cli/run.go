@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/podrun/podrun/internal/backend/local"
+	"github.com/podrun/podrun/internal/job"
 	"github.com/podrun/podrun/internal/lifecycle"
 	"github.com/podrun/podrun/internal/podworker"
 	"github.com/podrun/podrun/internal/printers"
@@ -147,6 +148,16 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 	results := make([]result, len(pods)+len(jobs))
 	var wg sync.WaitGroup
 	ropts := local.RunOptions{Watch: con, ConfigMaps: byName(set.ConfigMaps()), Secrets: byName(set.Secrets())}
+	// A Job the run stops ends Failed: DeadlineExceeded after --timeout
+	// (it acts as the Job's active deadline), Interrupted otherwise.
+	ropts.StopReason = func() (string, string) {
+		timeoutMu.Lock()
+		defer timeoutMu.Unlock()
+		if timedOut {
+			return job.ReasonDeadlineExceeded, job.MessageDeadlineExceeded
+		}
+		return job.ReasonInterrupted, job.MessageInterrupted
+	}
 	for i, p := range pods {
 		wg.Add(1)
 		go func() {
@@ -309,8 +320,10 @@ func removeAll(ctx context.Context, b *local.Local, objs []runtime.Object) error
 		switch v := o.(type) {
 		case *corev1.Pod:
 			errs = append(errs, b.Store().DeletePod(ctx, v.Namespace, v.Name))
+			local.RemoveSuperviseFiles(b.Store().Root(), local.KindPod, v.Namespace, v.Name)
 		case *batchv1.Job:
 			errs = append(errs, b.Store().DeleteJob(ctx, v.Namespace, v.Name))
+			local.RemoveSuperviseFiles(b.Store().Root(), local.KindJob, v.Namespace, v.Name)
 		}
 	}
 	return errors.Join(errs...)

@@ -25,6 +25,8 @@ import (
 // EnsureSupervised starts a supervisor (through launch) for the pod
 // ns/name if it needs one and has none: it is not terminal, and neither
 // a supervisor nor a podrun run holds its lock — its supervisor died.
+// For a pod of a Job still in the store that is the Job's supervisor
+// (EnsureJobSupervised), which continues all its pods.
 // Read-side commands (get, describe, logs, delete, apply) call it for
 // every pod they touch. It reports whether it started one. A pod that
 // does not exist is not an error.
@@ -36,12 +38,19 @@ func EnsureSupervised(ctx context.Context, st *store.Store, launch Starter, ns, 
 	if err != nil {
 		return false, err
 	}
-	if isTerminal(pod) || (jobOwned(pod) && !orphaned(ctx, st, pod)) {
-		// A Job's pod that never started is its controller's to run.
+	if isTerminal(pod) {
 		return false, nil
 	}
 	if _, alive, err := st.Supervisor(ns, name); err != nil || alive {
 		return false, err
+	}
+	if job, ok := liveOwnerJob(ctx, st, pod); ok {
+		// The Job's supervisor continues its pods (adoptJobPods).
+		return EnsureJobSupervised(ctx, st, launch, ns, job)
+	}
+	if jobOwned(pod) && !orphaned(ctx, st, pod) {
+		// A pod of a deleted Job that never started: nothing to end.
+		return false, nil
 	}
 	if launch == nil {
 		return false, nil

@@ -28,8 +28,13 @@ type JobWatcher interface {
 // RunJob runs the Job controller's loop (internal/job) in this process:
 // it creates the Job's pods, runs each until it terminates, and returns
 // once the Job is Complete or Failed — or, after a deletion request or a
-// cancelled ctx, once every pod of it has terminated. It returns the Job
-// and its pods in creation order.
+// cancelled ctx, once every pod of it has terminated; the Job then ends
+// Failed with opts.StopReason (job.Stop). It returns the Job and its
+// pods in creation order.
+//
+// While it runs it holds the Job's supervisor lock, as a supervisor
+// does. A supervisor (the Job already stored) first adopts the pods a
+// dead supervisor or run of the Job left (adoptJobPods).
 func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*batchv1.Job, []*corev1.Pod, error) {
 	bg := context.WithoutCancel(ctx)
 	if j.UID == "" {
@@ -39,6 +44,22 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 	}
 	stored, err := j, error(nil)
 	if !opts.stored {
+		// Locked before it exists, as a supervisor would hold it, so that
+		// no other podrun process takes the Job for one whose supervisor
+		// died while this run drives it.
+		unlock, err := lockJob(l.store.Root(), j.Namespace, j.Name)
+		if errors.Is(err, store.ErrLocked) {
+			err = store.ErrAlreadyExists
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("create job %s/%s: %w", j.Namespace, j.Name, err)
+		}
+		defer unlock()
+		// A supervisor continuing the Job after this process died runs it
+		// with the same runtime, settings and apply set.
+		if err := writeSpec(l.store.Root(), KindJob, j.Namespace, j.Name, l.superviseSpec(opts)); err != nil {
+			return nil, nil, err
+		}
 		if stored, err = l.store.CreateJob(bg, j); err != nil {
 			return nil, nil, fmt.Errorf("create job %s/%s: %w", j.Namespace, j.Name, err)
 		}
@@ -49,7 +70,27 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 	podOpts.stored = false // the Job's pods are created here
 
 	changed := make(chan struct{}, 1)
+	extCtx := bg
+	if opts.detach {
+		extCtx = ctx
+	}
+	ext := newExternalRuns(extCtx)
+	defer ext.stop()
 	var runs []*podRun
+	if opts.stored {
+		// A supervisor: the Job may have pods a dead one left.
+		actx, stopAdopted := context.WithCancel(ctx)
+		defer stopAdopted()
+		if runs, err = l.adoptJobPods(actx, j, podOpts, changed, ext); err != nil {
+			if opts.detach {
+				// Stop supervising the pods adopted so far: the next
+				// supervisor continues them all.
+				stopAdopted()
+				waitAll(runs)
+			}
+			return j, nil, err
+		}
+	}
 	deletes, cancelled := opts.Delete, ctx.Done()
 	var stopping bool
 	var stopGrace *int64
@@ -68,15 +109,33 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 		now := l.clock.Now()
 		if stopping {
 			for _, r := range runs {
-				r.worker.Delete(stopGrace)
+				r.delete(stopGrace)
 			}
 			waitAll(runs)
 			pods, err = l.jobPods(bg, runs)
-			// The controller stops with the run: no replacement, no
-			// verdict; only the pods it had are no longer active.
-			j.Status.Active = 0
+			if opts.detach || err != nil {
+				// A deleted Job: its pods are gone, it gets no verdict.
+				j.Status.Active = 0
+			} else {
+				// The controller stops with the run, and the Job says so:
+				// Failed with the stop's reason (job.Stop), never
+				// "running" with no pod and nobody to run it.
+				reason, message := job.ReasonInterrupted, job.MessageInterrupted
+				if opts.StopReason != nil {
+					reason, message = opts.StopReason()
+				}
+				job.Stop(j, reason, message, l.clock.Now())
+				d := job.Plan(j, pods, l.clock.Now())
+				j.Status = d.Status
+				for _, ev := range d.Events {
+					l.jobEvent(bg, j, ev.Type, ev.Reason, ev.Message)
+				}
+			}
 			if saved, perr := l.store.PutJob(bg, j); perr == nil {
 				j = saved
+				if jw != nil {
+					jw.JobChanged(j.DeepCopy())
+				}
 			}
 			return j, pods, errors.Join(err, firstErr(runs))
 		}
@@ -96,7 +155,7 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 		for _, name := range d.DeletePods {
 			for _, r := range runs {
 				if r.pod.Name == name {
-					r.worker.Delete(nil)
+					r.delete(nil)
 					l.jobEvent(bg, j, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: "+name)
 				}
 			}

@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podrun/podrun/internal/lifecycle"
 	"github.com/podrun/podrun/internal/podworker"
@@ -140,5 +144,231 @@ func TestPodSpec(t *testing.T) {
 				t.Errorf("podSpec(%s).Runtime = %q, want %q", tc.pod.Name, got.Runtime, tc.want)
 			}
 		})
+	}
+}
+
+// TestEnsureSupervisedJobPods: a pod of a Job still in the store is
+// continued by the Job's supervisor, which adopts all of the Job's pods;
+// only a pod whose Job is gone or being deleted gets one of its own.
+func TestEnsureSupervisedJobPods(t *testing.T) {
+	complete := []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+	for _, tc := range []struct {
+		name      string
+		job       *batchv1.Job // nil: no Job
+		pod       *corev1.Pod
+		jobLocked bool
+		want      bool
+		started   []string
+	}{
+		{name: "running pod of a live Job: the Job's supervisor", job: testJob(nil), pod: jobPod(testPod("p", "", nil)),
+			want: true, started: []string{"job default/j"}},
+		{name: "pending pod of a live Job: the Job's supervisor", job: testJob(nil), pod: jobPod(testPod("p", corev1.PodPending, nil)),
+			want: true, started: []string{"job default/j"}},
+		{name: "the Job's supervisor lives", job: testJob(nil), pod: jobPod(testPod("p", "", nil)), jobLocked: true},
+		{name: "a finished Job still waiting for a pod", job: testJob(complete), pod: jobPod(testPod("p", "", nil)),
+			want: true, started: []string{"job default/j"}},
+		{name: "Job gone: the pod's own supervisor", pod: jobPod(testPod("p", "", nil)),
+			want: true, started: []string{"pod default/p"}},
+		{name: "a Job of the same name, another UID", job: withUID(testJob(nil), "other"), pod: jobPod(testPod("p", "", nil)),
+			want: true, started: []string{"pod default/p"}},
+		{name: "Job being deleted: the pod's own supervisor", job: deleting(testJob(nil)), pod: jobPod(testPod("p", "", nil)),
+			want: true, started: []string{"pod default/p"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := store.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.job != nil {
+				if _, err := st.CreateJob(ctx, tc.job); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := st.CreatePod(ctx, tc.pod); err != nil {
+				t.Fatal(err)
+			}
+			if tc.job != nil {
+				driven(t, st) // a podrun process drove the Job
+			}
+			if tc.jobLocked {
+				unlock, err := lockJob(st.Root(), "default", "j")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unlock()
+			}
+			f := &fakeStarter{}
+			got, err := EnsureSupervised(ctx, st, f, "default", "p")
+			if err != nil {
+				t.Fatalf("EnsureSupervised: %v", err)
+			}
+			if got != tc.want {
+				t.Errorf("EnsureSupervised = %v, want %v", got, tc.want)
+			}
+			if diff := cmp.Diff(tc.started, f.started); diff != "" {
+				t.Errorf("supervisors started (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestEnsureJobSupervised starts a Job's supervisor only when the Job
+// still has work and nobody drives it.
+func TestEnsureJobSupervised(t *testing.T) {
+	complete := []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+	for _, tc := range []struct {
+		name   string
+		job    *batchv1.Job
+		pods   []*corev1.Pod
+		driven bool // a podrun process held the Job's lock before
+		locked bool
+		want   bool
+	}{
+		{name: "no such Job"},
+		{name: "running, supervisor dead", job: testJob(nil), driven: true, pods: []*corev1.Pod{jobPod(testPod("j-1", "", nil))}, want: true},
+		{name: "not started yet, no supervisor", job: testJob(nil), driven: true, want: true},
+		{name: "never driven by podrun", job: testJob(nil), driven: false},
+		{name: "running, supervised", job: testJob(nil), driven: true, locked: true},
+		{name: "finished, its pods ended", job: testJob(complete), driven: true, pods: []*corev1.Pod{jobPod(testPod("j-1", corev1.PodSucceeded, nil))}},
+		{name: "finished, a pod still running", job: testJob(complete), driven: true, pods: []*corev1.Pod{jobPod(testPod("j-1", "", nil))}, want: true},
+		{name: "being deleted", job: deleting(testJob(nil)), driven: true, pods: []*corev1.Pod{jobPod(testPod("j-1", "", nil))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := store.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.job != nil {
+				if _, err := st.CreateJob(ctx, tc.job); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, p := range tc.pods {
+				if _, err := st.CreatePod(ctx, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.driven {
+				driven(t, st)
+			}
+			if tc.locked {
+				unlock, err := lockJob(st.Root(), "default", "j")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unlock()
+			}
+			f := &fakeStarter{}
+			got, err := EnsureJobSupervised(ctx, st, f, "default", "j")
+			if err != nil {
+				t.Fatalf("EnsureJobSupervised: %v", err)
+			}
+			var want []string
+			if tc.want {
+				want = []string{"job default/j"}
+			}
+			if got != tc.want || !cmp.Equal(want, f.started) {
+				t.Errorf("EnsureJobSupervised = %v, started %v; want %v, %v", got, f.started, tc.want, want)
+			}
+		})
+	}
+}
+
+// driven leaves the lock file of the Job "j" as a dead supervisor does.
+func driven(t *testing.T, st *store.Store) {
+	t.Helper()
+	unlock, err := lockJob(st.Root(), "default", "j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+}
+
+// testJob is the Job "j" (UID job-uid) that jobPod's pods belong to.
+func testJob(conds []batchv1.JobCondition) *batchv1.Job {
+	return &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "j", UID: "job-uid"},
+		Status: batchv1.JobStatus{Conditions: conds}}
+}
+
+func withUID(j *batchv1.Job, uid types.UID) *batchv1.Job { j.UID = uid; return j }
+
+func deleting(j *batchv1.Job) *batchv1.Job {
+	at := metav1.NewTime(t0)
+	j.DeletionTimestamp = &at
+	return j
+}
+
+// TestAdoptJobPods: a Job's new supervisor takes over the pods it finds,
+// oldest first: an ended pod as a finished run; a pod another live
+// process runs is followed through the store — a deletion goes there as
+// a mark, and the run ends when the pod does.
+func TestAdoptJobPods(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := testJob(nil)
+	if _, err := st.CreateJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	done := jobPod(testPod("j-done", corev1.PodFailed, nil))
+	done.CreationTimestamp = metav1.NewTime(t0)
+	other := jobPod(testPod("j-other", "", nil))
+	other.CreationTimestamp = metav1.NewTime(t0.Add(time.Second))
+	for _, p := range []*corev1.Pod{other, done} {
+		if _, err := st.CreatePod(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lock, err := st.LockSupervisor("default", "j-other") // another owner
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	l := &Local{store: st, opts: Options{Root: st.Root()}, clock: clocktesting.NewFakeClock(t0), log: discard()}
+	ext := newExternalRuns(ctx)
+	defer ext.stop()
+	changed := make(chan struct{}, 1)
+	runs, err := l.adoptJobPods(ctx, j, RunOptions{}, changed, ext)
+	if err != nil {
+		t.Fatalf("adoptJobPods: %v", err)
+	}
+	var names []string
+	for _, r := range runs {
+		names = append(names, r.pod.Name)
+	}
+	if diff := cmp.Diff([]string{"j-done", "j-other"}, names); diff != "" {
+		t.Fatalf("runs (-want +got):\n%s", diff)
+	}
+	select {
+	case <-runs[0].done:
+	default:
+		t.Errorf("the run of the Failed pod is not finished")
+	}
+	runs[0].delete(nil) // ignored: it ended
+	runs[1].delete(nil)
+	if p, err := st.GetPod(ctx, "default", "j-other"); err != nil || p.DeletionTimestamp == nil {
+		t.Fatalf("pod run elsewhere after delete: %v, deletionTimestamp %v; want marked deleted", err, p.GetDeletionTimestamp())
+	}
+	select {
+	case <-runs[1].done:
+		t.Fatalf("the followed run ended while its pod runs")
+	default:
+	}
+	if _, err := st.UpdatePod(ctx, "default", "j-other", func(p *corev1.Pod) error {
+		p.Status.Phase = corev1.PodSucceeded
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	<-runs[1].done
+	if runs[1].final == nil || runs[1].final.Status.Phase != corev1.PodSucceeded || runs[1].err != nil {
+		t.Errorf("followed run ended with %v, err %v; want the pod Succeeded", runs[1].final.Status.Phase, runs[1].err)
+	}
+	if len(changed) == 0 {
+		t.Errorf("the controller loop was not told of the followed pod's change")
 	}
 }

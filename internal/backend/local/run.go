@@ -37,6 +37,11 @@ type RunOptions struct {
 	// nil for the pod's own. The first terminates gracefully; a later one
 	// with a shorter grace shortens it, as `kubectl delete` does.
 	Delete <-chan *int64
+	// StopReason gives the reason and message of the Failed condition a
+	// Job ends with when a deletion request stopped its run before it
+	// finished (a --timeout: job.ReasonDeadlineExceeded); nil means
+	// job.ReasonInterrupted.
+	StopReason func() (reason, message string)
 
 	// stored: the pod (or Job) is already in the store (podrun apply
 	// stored it) and the caller, its supervisor, holds the pod's
@@ -49,6 +54,9 @@ type RunOptions struct {
 	// by a process that died; its worker continues it from this
 	// checkpoint (see "Continuing a pod after its supervisor died").
 	resume *podworker.Checkpoint
+	// lock: with stored, the pod's supervisor lock, taken by the caller
+	// and released by the run once its worker ended.
+	lock *store.SupervisorLock
 }
 
 // podRun is one pod being driven by a podworker in this process.
@@ -63,6 +71,21 @@ type podRun struct {
 	// run gave up the pod's lock (a podrun delete may remove it then).
 	final    *corev1.Pod
 	finalErr error
+	// remote, for a pod another live process runs (worker is nil),
+	// passes a deletion request on through the store.
+	remote func(grace *int64)
+}
+
+// delete asks the run's pod to terminate with grace (nil: the pod's
+// own): through its worker, or through the store for a pod another
+// process runs. A run that ended ignores it.
+func (r *podRun) delete(grace *int64) {
+	switch {
+	case r.worker != nil:
+		r.worker.Delete(grace)
+	case r.remote != nil:
+		r.remote(grace)
+	}
 }
 
 // startPod stamps and stores pod and starts its worker. changed (may be
@@ -74,6 +97,9 @@ type podRun struct {
 func (l *Local) startPod(ctx context.Context, pod *corev1.Pod, opts RunOptions, changed chan struct{}) (*podRun, error) {
 	stored := pod
 	release := func() error { return nil }
+	if opts.lock != nil {
+		release = opts.lock.Release
+	}
 	if !opts.stored {
 		if pod.UID == "" {
 			if err := manifest.Stamp(pod, uuid.NewUUID(), metav1.NewTime(l.clock.Now())); err != nil {
@@ -91,6 +117,15 @@ func (l *Local) startPod(ctx context.Context, pod *corev1.Pod, opts RunOptions, 
 			return nil, fmt.Errorf("create pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
 		release = lock.Release
+		if !jobOwned(pod) {
+			// A supervisor continuing the pod after this process died runs
+			// it with the same runtime, settings and apply set (a Job's
+			// pods use the Job's).
+			if err := writeSpec(l.store.Root(), KindPod, pod.Namespace, pod.Name, l.superviseSpec(opts)); err != nil {
+				_ = release()
+				return nil, err
+			}
+		}
 		if stored, err = l.store.CreatePod(ctx, pod); err != nil {
 			_ = release()
 			return nil, fmt.Errorf("create pod %s/%s: %w", pod.Namespace, pod.Name, err)

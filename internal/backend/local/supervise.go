@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -115,6 +116,13 @@ func readSpec(root string, k Kind, ns, name string) (*superviseSpec, error) {
 		return nil, fmt.Errorf("supervisor spec of %s %s/%s: %w", k, ns, name, err)
 	}
 	return spec, nil
+}
+
+// RemoveSuperviseFiles removes the files a supervisor of the object k
+// ns/name keeps beside the store (spec, log, lock), for a caller that
+// removes the object from the store itself.
+func RemoveSuperviseFiles(root string, k Kind, ns, name string) {
+	removeSuperviseFiles(root, k, ns, name)
 }
 
 // removeSuperviseFiles removes a supervisor's spec, log and lock files.
@@ -368,14 +376,14 @@ func superviseJob(ctx context.Context, st *store.Store, opts Options, ns, name s
 	if err != nil {
 		return err
 	}
-	if existing, err := JobPods(bg, st, j); err != nil {
+	existing, err := JobPods(bg, st, j)
+	if err != nil {
 		return err
-	} else if len(existing) > 0 && j.DeletionTimestamp == nil && !jobFinished(j) {
-		// The Job controller's loop cannot adopt the pods of a dead
-		// supervisor yet (RunJob creates its pods).
-		return fmt.Errorf("supervise job %s/%s: its previous supervisor died; adopting a Job's pods is not supported", ns, name)
 	}
-	if j.DeletionTimestamp == nil && !jobFinished(j) {
+	// A finished Job may still have a pod running (its previous
+	// supervisor died while it waited for it): RunJob continues it.
+	running := slices.ContainsFunc(existing, func(p *corev1.Pod) bool { return !isTerminal(p) })
+	if j.DeletionTimestamp == nil && (!jobFinished(j) || running) {
 		o := opts
 		o.Runtime, o.Settings = spec.Runtime, spec.Settings
 		l, err := Open(o)
