@@ -15,6 +15,7 @@ import (
 	cliprinters "k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/utils/clock"
 
+	"github.com/podrun/podrun/internal/backend/local"
 	"github.com/podrun/podrun/internal/printers"
 	"github.com/podrun/podrun/internal/store"
 )
@@ -159,12 +160,30 @@ func (v *viewer) fetch(ctx context.Context, r resourceRequest, ns string, sel la
 	items, errs, err := v.fetchItems(ctx, r, ns, sel)
 	if err == nil {
 		for _, it := range items {
-			if pod, ok := it.obj.(*corev1.Pod); ok {
-				v.adopt(ctx, pod)
-			}
+			v.adoptObject(ctx, it.obj)
 		}
 	}
 	return items, errs, err
+}
+
+// adoptObject is adopt for a pod and adoptJob for a Job.
+func (v *viewer) adoptObject(ctx context.Context, obj runtime.Object) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		v.adopt(ctx, o)
+	case *batchv1.Job:
+		v.adoptJob(ctx, o)
+	}
+}
+
+// adoptJob starts a new supervisor for a Job whose supervisor (or podrun
+// run) died before it finished: it continues the Job's controller and
+// its pods (local.EnsureJobSupervised). A failure to start one is
+// reported on errOut and otherwise ignored.
+func (v *viewer) adoptJob(ctx context.Context, j *batchv1.Job) {
+	if _, err := local.EnsureJobSupervised(ctx, v.s, launcher(v.s), j.Namespace, j.Name); err != nil {
+		fmt.Fprintf(v.streams.ErrOut, "warning: job %s/%s: %v\n", j.Namespace, j.Name, err)
+	}
 }
 
 // adopt starts a new supervisor for a pod podrun ran here whose supervisor

@@ -15,6 +15,10 @@ import (
 	"github.com/podrun/podrun/internal/store"
 )
 
+// adoptInterval is how often logs -f checks that the pod it follows
+// still has a supervisor.
+const adoptInterval = 2 * time.Second
+
 // follow prints the live containers' logs as they grow, each until its
 // instance stops running or the pod is deleted (or ctx ends), and waits
 // for the last line of each.
@@ -58,9 +62,19 @@ func (v *viewer) follow(ctx context.Context, changes <-chan store.Change, pod *c
 		}
 		wg.Wait()
 	}()
+	// A supervisor's death is no store change: look for one every few
+	// seconds, so that following alone is enough for the pod to be
+	// continued by a new supervisor (the files go on growing meanwhile).
+	adopt := v.clock.NewTimer(adoptInterval)
+	defer adopt.Stop()
 	running := len(live)
 	for running > 0 {
 		select {
+		case <-adopt.C():
+			if cur, err := v.s.GetPod(ctx, pod.Namespace, pod.Name); err == nil && cur.UID == pod.UID {
+				v.adopt(ctx, cur)
+			}
+			adopt.Reset(adoptInterval)
 		case <-done:
 			running--
 		case c, ok := <-changes:

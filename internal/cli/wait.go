@@ -220,6 +220,7 @@ func (v *viewer) waitOne(ctx context.Context, ns string, cond waitCondition, t w
 	var uid types.UID
 	if obj != nil {
 		uid = metaOf(obj).GetUID()
+		v.adoptObject(ctx, obj) // its supervisor may have died
 	}
 	for {
 		if cond.created {
