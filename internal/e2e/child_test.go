@@ -41,6 +41,7 @@ var childRuns = map[string]func(t *testing.T, name string) childResult{
 	"scenario": childScenario,
 	"lab":      childLab,
 	"backend":  childBackend,
+	"resume":   childResume,
 }
 
 // TestChild is the body of a child process; run alone it skips.
@@ -82,7 +83,7 @@ func runChild(t *testing.T, kind, name string, limit time.Duration) childResult 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestChild$", "-test.v", "-test.count=1",
 		fmt.Sprintf("-test.timeout=%s", limit))
-	cmd.Env = append(os.Environ(), envChild+"="+kind+":"+name, envResult+"="+resultFile, envLayout+"="+suite.busyboxLayout, envRoot+"="+root)
+	cmd.Env = append(os.Environ(), envChild+"="+kind+":"+name, envResult+"="+resultFile, envLayout+"="+suite.busyboxLayout, envRoot+"="+root, envPodrun+"="+suite.podrun)
 	cmd.WaitDelay = 10 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
