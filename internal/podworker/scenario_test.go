@@ -19,6 +19,7 @@ import (
 	"github.com/podrun/podrun/internal/manifest"
 	"github.com/podrun/podrun/internal/podworker"
 	"github.com/podrun/podrun/internal/podworker/podworkertest"
+	"github.com/podrun/podrun/internal/runtime"
 	"github.com/podrun/podrun/internal/runtime/fake"
 )
 
@@ -125,10 +126,10 @@ func pendingReason(sc *conformance.Scenario) string {
 	return ""
 }
 
-// TestConformanceScenarios runs every catalog scenario the fake runtime
-// can express on the fake runtime in a synctest bubble (virtual time), and
-// checks its expect block against the run record.
-func TestConformanceScenarios(t *testing.T) {
+// catalogScenarios loads the catalog with its runnable variants, and
+// lists the variants that cannot run yet as table rows with the reason.
+func catalogScenarios(t *testing.T) (all []*conformance.Scenario, pending []string) {
+	t.Helper()
 	scenarios, err := conformance.LoadDir(catalog)
 	if err != nil {
 		t.Fatal(err)
@@ -136,8 +137,6 @@ func TestConformanceScenarios(t *testing.T) {
 	if len(scenarios) == 0 {
 		t.Fatalf("no scenarios in %s", catalog)
 	}
-	var all []*conformance.Scenario
-	var pending []string
 	for _, sc := range scenarios {
 		all = append(all, sc)
 		for i := range sc.Expect.Variants {
@@ -150,6 +149,14 @@ func TestConformanceScenarios(t *testing.T) {
 			}
 		}
 	}
+	return all, pending
+}
+
+// TestConformanceScenarios runs every catalog scenario the fake runtime
+// can express on the fake runtime in a synctest bubble (virtual time), and
+// checks its expect block against the run record.
+func TestConformanceScenarios(t *testing.T) {
+	all, pending := catalogScenarios(t)
 	for _, sc := range all {
 		reason := pendingReason(sc)
 		if reason != "" {
@@ -183,13 +190,48 @@ func TestConformanceScenarios(t *testing.T) {
 // timeout passes, performing its harness actions on time.
 // plan, when not nil, replaces the planner.
 func runScenario(t *testing.T, sc *conformance.Scenario, plan podworker.PlanFunc) *conformance.Observation {
-	var obs *conformance.Observation
+	return runScenarioWith(t, sc, scenarioOpts{plan: plan}).obs
+}
+
+// scenarioOpts vary a scenario run.
+type scenarioOpts struct {
+	// plan, when not nil, replaces the planner.
+	plan podworker.PlanFunc
+	// dieAfter, when positive, kills the first worker right after its
+	// dieAfter-th checkpoint (nothing it does later reaches the runtime
+	// or the store) and continues the pod with a second worker resumed
+	// from that checkpoint, on the same runtime and store, with a new
+	// prober (see dying_test.go).
+	dieAfter int
+}
+
+// scenarioResult is what a scenario run leaves.
+type scenarioResult struct {
+	obs *conformance.Observation
+	// rt and store are the run's runtime and store.
+	rt    *fake.Runtime
+	store *podworkertest.MemoryStore
+	// saves counts the checkpoints saved; resumed is set when a second
+	// worker took over, and inFlight names the hooks that were running
+	// in the checkpoint it resumed from.
+	saves    int
+	resumed  bool
+	inFlight []string
+}
+
+// runScenarioWith runs sc's pod until it is done, its stopWhen holds or
+// its timeout passes, performing its harness actions on time, as opts
+// say.
+func runScenarioWith(t *testing.T, sc *conformance.Scenario, opts scenarioOpts) *scenarioResult {
+	res := &scenarioResult{}
 	synctest.Test(t, func(t *testing.T) {
 		pod := sc.Pod.DeepCopy()
 		manifest.DefaultPod(pod)
 		pod.UID = types.UID("uid-" + pod.Name)
 		clk := clock.RealClock{} // virtual inside the bubble
 		rt := fake.New(clk, nil)
+		store := podworkertest.NewMemoryStore()
+		res.rt, res.store = rt, store
 		settings := lifecycle.DefaultSettings()
 		for gate, on := range sc.Expect.FeatureGates {
 			switch gate {
@@ -201,37 +243,97 @@ func runScenario(t *testing.T, sc *conformance.Scenario, plan podworker.PlanFunc
 				settings.RestartAllContainersOnContainerExits = on
 			}
 		}
-		// Exec probes run through the stand-in prober until the probes
-		// issue brings the real one.
-		prober := podworkertest.NewExecProber(rt, clk)
-		w := podworker.New(podworker.Config{
-			Pod: pod, Runtime: rt, Images: podworkertest.NewImages("busybox"), Prober: prober,
-			Store: podworkertest.NewMemoryStore(), Clock: clk, Settings: settings,
-			NodeName: "localhost", LogDir: t.TempDir(), Plan: plan,
-		})
-		ctx, cancel := context.WithCancel(context.Background())
-		errc := make(chan error, 1)
-		go func() { errc <- w.Run(ctx) }()
-		defer func() {
-			cancel()
-			<-w.Done()
-			prober.Close()
-		}()
+		logDir := t.TempDir()
+		counting := &dyingStore{MemoryStore: store, dieAfter: opts.dieAfter}
+		var dead *dyingRuntime
+		var died chan struct{}
+		if opts.dieAfter > 0 {
+			dead = &dyingRuntime{Runtime: rt}
+			died = make(chan struct{})
+		}
 
-		var running <-chan error = errc // nil once Run returned
-		start := time.Now()
-		deadline := start.Add(sc.Expect.Timeout())
+		// start runs one worker; the first one may die (dieAfter).
+		type running struct {
+			w      *podworker.Worker
+			prober *podworkertest.ExecProber
+			cancel context.CancelFunc
+			errc   chan error
+		}
+		start := func(resume *podworker.Checkpoint) *running {
+			var wrt runtime.Runtime = rt
+			var wstore podworker.Store = counting
+			if resume == nil && dead != nil {
+				wrt = dead
+			}
+			if resume != nil {
+				wstore = &dyingStore{MemoryStore: store} // never dies
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			if resume == nil && dead != nil {
+				counting.onDeath = func() {
+					dead.kill()
+					cancel()
+					close(died)
+				}
+			}
+			// Exec probes run through the stand-in prober until the
+			// probes issue brings the real one.
+			prober := podworkertest.NewExecProber(wrt, clk)
+			w := podworker.New(podworker.Config{
+				Pod: pod, Runtime: wrt, Images: podworkertest.NewImages("busybox"), Prober: prober,
+				Store: wstore, Clock: clk, Settings: settings,
+				NodeName: "localhost", LogDir: logDir, Plan: opts.plan, Resume: resume,
+			})
+			r := &running{w: w, prober: prober, cancel: cancel, errc: make(chan error, 1)}
+			go func() { r.errc <- w.Run(ctx) }()
+			return r
+		}
+		cur := start(nil)
+		defer func() {
+			cur.cancel()
+			<-cur.w.Done()
+			cur.prober.Close()
+		}()
+		var deletes []*int64 // every deletion, for a worker that takes over
+
+		var errc <-chan error = cur.errc // nil once Run returned
+		begin := time.Now()
+		deadline := begin.Add(sc.Expect.Timeout())
 		done := make([]bool, len(sc.Expect.Actions))
 		observe := func() *conformance.Observation {
-			rec := w.Record()
+			rec := cur.w.Record()
 			o := &conformance.Observation{Record: &rec}
 			for _, id := range rt.SandboxIDs(true) {
 				o.Marks = append(o.Marks, conformance.ParseMarks(rt.ReadVolumeFile(id, "shared", "marks"))...)
 			}
 			return o
 		}
+		takeOver := func() {
+			<-cur.w.Done()
+			cur.prober.Close()
+			cp := store.Checkpoint()
+			if cp == nil {
+				t.Fatalf("the first worker died after checkpoint %d but none is stored", opts.dieAfter)
+			}
+			res.inFlight = hooksInFlight(cp)
+			cur, died, res.resumed = start(cp), nil, true
+			errc = cur.errc
+			for _, g := range deletes {
+				// The deletion is recorded outside the worker; delivering
+				// it again is harmless when the checkpoint has it.
+				cur.w.Delete(g)
+			}
+			// Let the new worker catch up within the instant, as the old
+			// one would have done before the harness looked again.
+			synctest.Wait()
+		}
 	loop:
 		for {
+			select {
+			case <-died:
+				takeOver()
+			default:
+			}
 			now := time.Now()
 			o := observe()
 			next := deadline
@@ -249,7 +351,8 @@ func runScenario(t *testing.T, sc *conformance.Scenario, plan podworker.PlanFunc
 				if !now.Before(due) {
 					done[i] = true
 					if a.Do == "delete" {
-						w.Delete(a.GracePeriodSeconds)
+						deletes = append(deletes, a.GracePeriodSeconds)
+						cur.w.Delete(a.GracePeriodSeconds)
 					}
 					continue
 				}
@@ -269,9 +372,18 @@ func runScenario(t *testing.T, sc *conformance.Scenario, plan podworker.PlanFunc
 			}
 			timer := time.NewTimer(next.Sub(now))
 			select {
-			case err := <-running:
+			case <-died:
 				timer.Stop()
-				running = nil
+				takeOver()
+			case err := <-errc:
+				timer.Stop()
+				errc = nil
+				select {
+				case <-died: // closed before the dying worker's Run returns
+					takeOver()
+					continue loop
+				default:
+				}
 				if err != nil {
 					t.Fatalf("Run: %v", err)
 				}
@@ -281,9 +393,17 @@ func runScenario(t *testing.T, sc *conformance.Scenario, plan podworker.PlanFunc
 			case <-timer.C:
 			}
 		}
-		obs = observe()
+		select {
+		case <-died:
+			// The first worker died after its last checkpoint as the
+			// scenario stopped: the second one still takes over.
+			takeOver()
+		default:
+		}
+		res.obs = observe()
+		res.saves = counting.count()
 	})
-	return obs
+	return res
 }
 
 // anyPending reports whether an action whose event happened is still due.

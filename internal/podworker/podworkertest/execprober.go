@@ -125,16 +125,18 @@ func (p *ExecProber) start(ctx context.Context, t podworker.ProbeTarget, probe *
 
 // loop probes every period from the instance's start, as the kubelet's
 // prober worker does, until ctx ends or liveness/startup reached Failure.
-// For a seeded instance (one that predates a resumed worker) it starts
-// at the first period after now, on the same schedule, with its counts
-// at zero as a new kubelet prober worker.
+// For a seeded instance (one that predates a resumed worker) it keeps
+// the same schedule from the first period not yet probed — after now,
+// or at now when the instance started now (the worker that started it
+// died before any prober saw it) — with its counts at zero as a new
+// kubelet prober worker.
 func (p *ExecProber) loop(ctx context.Context, t podworker.ProbeTarget, probe *corev1.Probe, kind string) {
 	period := time.Duration(max(probe.PeriodSeconds, 1)) * time.Second
 	timeout := time.Duration(max(probe.TimeoutSeconds, 1)) * time.Second
 	failures, successes := 0, 0
 	failureThreshold, successThreshold := int(max(probe.FailureThreshold, 1)), int(max(probe.SuccessThreshold, 1))
 	first := t.StartedAt
-	if now := p.clock.Now(); t.Seed != nil && !first.After(now) {
+	if now := p.clock.Now(); t.Seed != nil && first.Before(now) {
 		first = first.Add((now.Sub(first)/period + 1) * period)
 	}
 	for next := first; ; next = next.Add(period) {
