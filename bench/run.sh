@@ -49,8 +49,14 @@ trap cleanup EXIT
 echo "== building podrun, the baseline and the harness" >&2
 if [ -n "${PODRUN:-}" ]; then
   cp "$PODRUN" "$work/podrun"
+  # its shim beside it, else one built from this tree
+  if [ -x "$(dirname "$PODRUN")/podrun-shim" ]; then
+    cp "$(dirname "$PODRUN")/podrun-shim" "$work/podrun-shim"
+  else
+    go build -o "$work/podrun-shim" ./cmd/podrun-shim
+  fi
 else
-  go build -o "$work/podrun" ./cmd/podrun
+  go build -o "$work/" ./cmd/podrun ./cmd/podrun-shim
 fi
 go build -o "$work/rawrunc" ./bench/rawrunc
 go build -o "$work/podbench" ./bench/podbench

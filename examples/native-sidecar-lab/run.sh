@@ -12,7 +12,7 @@ top=$(cd "$here/../.." && pwd)
 cd "$top"
 bash hack/install-deps.sh
 export PATH="$PATH:/usr/local/go/bin"
-go build -o bin/podrun ./cmd/podrun
+go build -o bin/ ./cmd/podrun ./cmd/podrun-shim
 podrun="$top/bin/podrun"
 ref=localhost/podrun-lab/postgres:15
 

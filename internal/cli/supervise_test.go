@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/internal/image/testimage"
+	"github.com/podrun/podrun/internal/runtime/oci/shimtest"
 	"github.com/podrun/podrun/internal/store"
 )
 
@@ -35,7 +36,15 @@ var bg struct {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv("PODRUN_E2E") == "1" {
+		// The supervisors' runtime finds podrun-shim through $PODRUN_SHIM.
+		if err := shimtest.Setenv(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	code := m.Run()
+	shimtest.Remove()
 	if bg.dir != "" {
 		_ = os.RemoveAll(bg.dir)
 	}

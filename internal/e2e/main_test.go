@@ -101,6 +101,10 @@ func prepare(tmp string) {
 	suite.busyboxLayout = layout
 	if bin := os.Getenv(envBinary); bin != "" {
 		suite.podrun = bin
+		// Runtimes in this process find podrun-shim beside that binary.
+		if os.Getenv("PODRUN_SHIM") == "" {
+			_ = os.Setenv("PODRUN_SHIM", filepath.Join(filepath.Dir(bin), "podrun-shim"))
+		}
 		return
 	}
 	bin := filepath.Join(tmp, "podrun")
@@ -108,12 +112,18 @@ func prepare(tmp string) {
 	if err != nil {
 		goTool = "/usr/local/go/bin/go"
 	}
-	build := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/podrun/podrun/cmd/podrun")
+	// podrun-shim beside podrun: the runtime finds it there.
+	build := exec.CommandContext(ctx, goTool, "build", "-o", tmp+"/",
+		"github.com/podrun/podrun/cmd/podrun", "github.com/podrun/podrun/cmd/podrun-shim")
 	if out, err := build.CombinedOutput(); err != nil {
 		suite.fail = fmt.Sprintf("go build podrun: %v\n%s", err, out)
 		return
 	}
 	suite.podrun = bin
+	// Runtimes in this process (and its children) use the same shim.
+	if os.Getenv("PODRUN_SHIM") == "" {
+		_ = os.Setenv("PODRUN_SHIM", filepath.Join(tmp, "podrun-shim"))
+	}
 }
 
 // requireE2E skips t when the suite is not enabled and fails it when it

@@ -39,24 +39,26 @@ type container struct {
 
 	// The fields below are guarded by Runtime.mu.
 	status runtime.ContainerStatus
-	proc   *process
+	// proc is the container's main process (to signal it) and shim its
+	// podrun-shim (whose exit ends the container); nil before start or
+	// when they were gone when the container was loaded.
+	proc, shim *process
 	// startAt is taken just before runc start.
 	startAt time.Time
 	// startErr, when set, is the start failure that ends the container.
 	startErr *runtime.StartError
 	// exited is closed when status turns Exited; gone when removed.
 	exited, gone chan struct{}
-	// pipes are the read ends of the container's stdout and stderr.
-	pipes []*os.File
 }
 
-// detach stops watching the container (Runtime.Close). Callers hold r.mu.
+// detach stops watching the container (Runtime.Close): the container and
+// its shim go on. Callers hold r.mu.
 func (c *container) detach() {
 	if c.proc != nil {
 		c.proc.close()
 	}
-	for _, p := range c.pipes {
-		_ = p.Close()
+	if c.shim != nil {
+		c.shim.close()
 	}
 }
 
@@ -76,11 +78,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg run
 	if cfg.Container == nil || cfg.Pod == nil {
 		return "", fmt.Errorf("create container %q: no pod or container spec", cfg.Name)
 	}
-	r.mu.Lock()
-	sb, ok := r.sandboxes[sandboxID]
-	r.mu.Unlock()
-	if !ok {
-		return "", fmt.Errorf("create container %q: pod sandbox %q: %w", cfg.Name, sandboxID, runtime.ErrNotFound)
+	sb, err := r.sandboxFor(ctx, sandboxID)
+	if err != nil {
+		return "", fmt.Errorf("create container %q: %w", cfg.Name, err)
 	}
 	sb.opMu.Lock()
 	defer sb.opMu.Unlock()
@@ -92,12 +92,20 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg run
 			return "", fmt.Errorf("create container %q attempt %d: %w", cfg.Name, cfg.Attempt, runtime.ErrAlreadyExists)
 		}
 	}
+	if err := r.loadVolumes(ctx, sb); err != nil {
+		return "", &runtime.StartError{Reason: runtime.ReasonCreateContainerError,
+			Message: fmt.Sprintf("create container %q: %v", cfg.Name, err), Err: err}
+	}
 	id := newID(cfg.Name, cfg.Attempt)
 	c := &container{
 		id: id, sb: sb, cfg: cfg,
 		bundle: filepath.Join(r.opts.Root, "containers", id),
 		cgroup: sb.cgroup + "/" + id,
 		exited: make(chan struct{}), gone: make(chan struct{}),
+	}
+	c.status = runtime.ContainerStatus{
+		ID: id, SandboxID: sandboxID, Name: cfg.Name, Attempt: cfg.Attempt, State: runtime.StateCreated,
+		CreatedAt: r.now(), Image: cfg.Image, ImageID: r.imageID(ctx, cfg.Image), LogPath: cfg.LogPath,
 	}
 	if err := r.prepareBundle(ctx, c); err != nil {
 		err = errors.Join(err, r.releaseBundle(c))
@@ -112,10 +120,6 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg run
 	defer r.mu.Unlock()
 	r.seq++
 	c.seq = r.seq
-	c.status = runtime.ContainerStatus{
-		ID: id, SandboxID: sandboxID, Name: cfg.Name, Attempt: cfg.Attempt, State: runtime.StateCreated,
-		CreatedAt: r.now(), Image: cfg.Image, ImageID: r.imageID(ctx, cfg.Image), LogPath: cfg.LogPath,
-	}
 	r.containers[id] = c
 	r.log.Debug("container created", "container", cfg.Name, "attempt", cfg.Attempt, "id", id)
 	return id, nil
@@ -154,10 +158,10 @@ func (r *Runtime) prepareBundle(ctx context.Context, c *container) error {
 		return err
 	}
 	c.root = root
-	if err := recordContainer(c); err != nil {
+	c.termFile = filepath.Join(c.bundle, "termination-log")
+	if err := r.recordContainer(c); err != nil {
 		return err
 	}
-	c.termFile = filepath.Join(c.bundle, "termination-log")
 	if err := os.WriteFile(c.termFile, nil, 0o666); err != nil {
 		return fmt.Errorf("termination message file: %w", err)
 	}
@@ -197,20 +201,9 @@ func (r *Runtime) sandboxContainers(sandboxID string) []*container {
 	return out
 }
 
-// lookup finds a container or returns ErrNotFound.
-func (r *Runtime) lookup(op, id string) (*container, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, ok := r.containers[id]
-	if !ok {
-		return nil, fmt.Errorf("%s container %q: %w", op, id, runtime.ErrNotFound)
-	}
-	return c, nil
-}
-
 // ContainerStatus reports one container; ErrNotFound if unknown.
 func (r *Runtime) ContainerStatus(ctx context.Context, containerID string) (runtime.ContainerStatus, error) {
-	c, err := r.lookup("status of", containerID)
+	c, err := r.containerFor(ctx, "status of", containerID)
 	if err != nil {
 		return runtime.ContainerStatus{}, err
 	}
@@ -221,11 +214,8 @@ func (r *Runtime) ContainerStatus(ctx context.Context, containerID string) (runt
 
 // ListContainers reports every container of a sandbox, oldest first.
 func (r *Runtime) ListContainers(ctx context.Context, sandboxID string) ([]runtime.ContainerStatus, error) {
-	r.mu.Lock()
-	_, ok := r.sandboxes[sandboxID]
-	r.mu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("list containers of pod sandbox %q: %w", sandboxID, runtime.ErrNotFound)
+	if _, err := r.sandboxFor(ctx, sandboxID); err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	cs := r.sandboxContainers(sandboxID)
 	r.mu.Lock()
@@ -240,7 +230,7 @@ func (r *Runtime) ListContainers(ctx context.Context, sandboxID string) ([]runti
 // WaitContainer blocks until the container has exited, ctx ends or it is
 // removed (ErrNotFound), and returns its final status.
 func (r *Runtime) WaitContainer(ctx context.Context, containerID string) (runtime.ContainerStatus, error) {
-	c, err := r.lookup("wait for", containerID)
+	c, err := r.containerFor(ctx, "wait for", containerID)
 	if err != nil {
 		return runtime.ContainerStatus{}, err
 	}
@@ -260,7 +250,7 @@ func (r *Runtime) WaitContainer(ctx context.Context, containerID string) (runtim
 // pidfd, which cannot hit a recycled PID. Signalling a container that has
 // exited or never started succeeds.
 func (r *Runtime) SignalContainer(ctx context.Context, containerID string, sig syscall.Signal) error {
-	c, err := r.lookup("signal", containerID)
+	c, err := r.containerFor(ctx, "signal", containerID)
 	if err != nil {
 		return err
 	}
@@ -280,11 +270,12 @@ func (r *Runtime) SignalContainer(ctx context.Context, containerID string, sig s
 // deletes its bundle. The log file stays. Removing an unknown container
 // succeeds.
 func (r *Runtime) RemoveContainer(ctx context.Context, containerID string) error {
-	r.mu.Lock()
-	c, ok := r.containers[containerID]
-	r.mu.Unlock()
-	if !ok {
+	c, err := r.containerFor(ctx, "remove", containerID)
+	if errors.Is(err, runtime.ErrNotFound) {
 		return nil
+	}
+	if err != nil {
+		return err
 	}
 	return r.removeContainer(ctx, c)
 }
@@ -297,11 +288,18 @@ func (r *Runtime) removeContainer(ctx context.Context, c *container) error {
 		r.mu.Unlock()
 		return nil
 	}
-	running := c.status.State == runtime.StateRunning && c.proc != nil
-	if running {
+	// A shim that has not reported the exit is still running (also for a
+	// container created but never started): killing the process ends it.
+	running := c.status.State != runtime.StateExited && c.shim != nil
+	if running && c.proc != nil {
 		_ = c.proc.signal(syscall.SIGKILL)
 	}
 	r.mu.Unlock()
+	if running && c.proc == nil {
+		// Its process was gone when the container was loaded: the
+		// OCI runtime's delete ends whatever is left, and the shim.
+		_ = r.deleteFromRuntime(ctx, c)
+	}
 	if running {
 		select {
 		case <-c.exited:
@@ -327,9 +325,7 @@ func (r *Runtime) removeContainer(ctx context.Context, c *container) error {
 	}
 	r.mu.Lock()
 	delete(r.containers, c.id)
-	if c.proc != nil {
-		c.proc.close()
-	}
+	c.detach()
 	close(c.gone)
 	r.mu.Unlock()
 	return nil

@@ -15,7 +15,7 @@ import (
 // (0 = no limit). A process that outlives the timeout is killed and the
 // call fails with context.DeadlineExceeded.
 func (r *Runtime) ExecSync(ctx context.Context, containerID string, cmd []string, timeout time.Duration) (runtime.ExecResult, error) {
-	c, err := r.lookup("exec in", containerID)
+	c, err := r.containerFor(ctx, "exec in", containerID)
 	if err != nil {
 		return runtime.ExecResult{}, err
 	}

@@ -8,9 +8,13 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podrun/podrun/internal/runtime/oci/shim"
 )
 
-// process watches one container process through a pidfd.
+// process watches one process through a pidfd: a container's main process
+// (to signal it) or its shim (to learn of its end). Neither needs to be a
+// child of this process.
 type process struct {
 	pid int
 	f   *os.File // the pidfd, non-blocking and registered with the netpoller
@@ -25,8 +29,7 @@ type exitStatus struct {
 	At     time.Time
 }
 
-// openProcess opens a pidfd for pid. The process must be a child of this
-// process (the subreaper) for wait to learn its exit status.
+// openProcess opens a pidfd for pid.
 func openProcess(pid int) (*process, error) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
@@ -35,50 +38,65 @@ func openProcess(pid int) (*process, error) {
 	return &process{pid: pid, f: os.NewFile(uintptr(fd), fmt.Sprintf("pidfd:%d", pid))}, nil
 }
 
+// openRecorded opens a pidfd for the process a record names by PID and
+// start time; nil when that process is gone (its PID may be another's).
+func openRecorded(pid int, start string) *process {
+	if pid <= 0 || start == "" {
+		return nil
+	}
+	p, err := openProcess(pid)
+	if err != nil {
+		return nil
+	}
+	// Checked after opening: the pidfd now pins the process it names.
+	if shim.ProcessStart(pid) != start {
+		p.close()
+		return nil
+	}
+	return p
+}
+
 // wait blocks, without a thread and without polling, until the process
-// exits (the pidfd becomes readable), reaps it with wait4 on its PID only
-// and returns its status. It fails if the pidfd is closed meanwhile.
-func (p *process) wait(now func() time.Time) (exitStatus, error) {
+// exits (the pidfd becomes readable). If the process is a child of this
+// one (a shim this process started) it is reaped; otherwise its parent
+// reaps it. It fails only if the pidfd is closed meanwhile (close).
+func (p *process) wait() error {
 	rc, err := p.f.SyscallConn()
 	if err != nil {
-		return exitStatus{}, err
+		return err
 	}
-	var ws unix.WaitStatus
-	var werr error
-	reaped := false
-	err = rc.Read(func(uintptr) bool {
-		for {
-			pid, err := unix.Wait4(p.pid, &ws, unix.WNOHANG, nil)
-			switch {
-			case errors.Is(err, unix.EINTR):
-				continue
-			case err != nil:
-				werr = err
-				return true
-			case pid == p.pid:
-				reaped = true
-				return true
-			default:
-				return false // still running: wait for the pidfd
-			}
-		}
-	})
+	// A pidfd is readable once its process has exited; the callback
+	// returning false parks on the netpoller until then.
+	err = rc.Read(func(fd uintptr) bool { return exited(int(fd)) })
 	if err != nil {
-		return exitStatus{}, fmt.Errorf("wait for process %d: %w", p.pid, err)
+		return fmt.Errorf("wait for process %d: %w", p.pid, err)
 	}
-	at := now()
-	if !reaped {
-		return exitStatus{}, fmt.Errorf("wait for process %d: %w", p.pid, werr)
+	reapShim(p.pid)
+	return nil
+}
+
+// exited reports whether a pidfd's process has exited (it is readable).
+func exited(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return err == nil && n > 0
 	}
-	st := exitStatus{At: at}
-	switch {
-	case ws.Exited():
-		st.Code = ws.ExitStatus()
-	case ws.Signaled():
-		st.Signal = ws.Signal()
-		st.Code = 128 + int(st.Signal)
+}
+
+// reapShim reaps pid if it is an exited child of this process; ECHILD (it
+// is not, or was reaped) is fine.
+func reapShim(pid int) {
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return
+		}
 	}
-	return st, nil
 }
 
 // signal sends sig through the pidfd; a process that already exited is

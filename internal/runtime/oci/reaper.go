@@ -14,23 +14,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Reaper makes this process the child subreaper of its containers and
-// reaps the orphans that adoption brings.
+// Reaper makes this process a child subreaper and reaps the orphans that
+// adoption brings.
 //
-// Each container's main process is re-parented to this process when runc
-// exits; a Runtime watches it with a pidfd and reaps it itself. Other
-// processes are adopted too: a `runc exec` process that dies before its
-// child leaves that child, a zombie inside the container's PID namespace,
-// to us. A container's init cannot finish exiting while any process of its
-// namespace is unreaped, so such orphans must be reaped or the container's
-// exit is never seen.
+// Container processes are children of their shims, not of this process.
+// Other processes are adopted, though: a `runc exec` process that dies
+// before its child leaves that child, a zombie inside the container's PID
+// namespace, to us. A container's init cannot finish exiting while any
+// process of its namespace is unreaped, so such orphans must be reaped or
+// the container's exit is never seen.
 //
 // The Reaper reaps on SIGCHLD, and only zombies that live in a nested PID
-// namespace and that no Runtime registered as a container process, so it
-// never takes an exit status that exec.Cmd.Wait elsewhere in this process
-// waits for (those children share our namespace). There must be one Reaper
-// per process, shared by all its Runtimes: main creates it and passes it in
-// Options, or Runtimes created without one share a default Reaper.
+// namespace and that nobody registered (watch: the PID-namespace holder of
+// a sandbox), so it never takes an exit status that exec.Cmd.Wait
+// elsewhere in this process waits for (those children share our
+// namespace), nor a shim's. There must be one Reaper per process, shared
+// by all its Runtimes: main creates it and passes it in Options, or
+// Runtimes created without one share a default Reaper.
 type Reaper struct {
 	mu sync.Mutex
 	// watched counts registrations of container PIDs; starting counts
@@ -114,7 +114,7 @@ func (rp *Reaper) endStart() {
 	}
 }
 
-// watch registers a container process the caller reaps itself.
+// watch registers a nested-namespace child the caller reaps itself.
 func (rp *Reaper) watch(pid int) {
 	rp.mu.Lock()
 	rp.watched[pid]++

@@ -7,20 +7,24 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/internal/runtime/oci/runc"
+	"github.com/podrun/podrun/internal/runtime/oci/shim"
 	"github.com/podrun/podrun/internal/runtime/oci/volume"
 )
 
-// The records below let RemovePodSandbox remove a sandbox that another,
-// dead process created: they say, on disk, what the in-memory state said.
+// The records below say on disk what the in-memory state says, so that a
+// Runtime on the same Root can take over a sandbox whose creator died
+// (re-attach, reattach.go) or, for a record written by an older build,
+// at least remove it (removeOrphanSandbox).
 
-// sandboxRecord is sandbox.json in a sandbox directory.
+// sandboxRecord is sandbox.json in a sandbox directory (mode 0600: it
+// holds the pod's Secrets).
 type sandboxRecord struct {
 	ID     string `json:"id"`
 	Cgroup string `json:"cgroup"`
@@ -28,6 +32,27 @@ type sandboxRecord struct {
 	// time in clock ticks since boot, guarding against PID reuse).
 	PausePID   int    `json:"pausePid,omitempty"`
 	PauseStart string `json:"pauseStart,omitempty"`
+
+	// The fields below, absent from older records, let a Runtime load
+	// the sandbox (Config.Pod set) rather than only remove it.
+	Config       *sandboxConfigRecord `json:"config,omitempty"`
+	Namespaces   nsFiles              `json:"namespaces"`
+	Hostname     string               `json:"hostname,omitempty"`
+	Hosts        string               `json:"hosts,omitempty"`
+	ResolvConf   string               `json:"resolvConf,omitempty"`
+	HostnameFile string               `json:"hostnameFile,omitempty"`
+	Shm          string               `json:"shm,omitempty"`
+	IP           string               `json:"ip,omitempty"`
+	CreatedAt    time.Time            `json:"createdAt"`
+}
+
+// sandboxConfigRecord is runtime.SandboxConfig on disk.
+type sandboxConfigRecord struct {
+	Pod        *corev1.Pod                  `json:"pod"`
+	Attempt    int                          `json:"attempt"`
+	LogDir     string                       `json:"logDir,omitempty"`
+	ConfigMaps map[string]*corev1.ConfigMap `json:"configMaps,omitempty"`
+	Secrets    map[string]*corev1.Secret    `json:"secrets,omitempty"`
 }
 
 // containerRecord is container.json in a bundle.
@@ -36,6 +61,27 @@ type containerRecord struct {
 	Sandbox string `json:"sandbox"`
 	Cgroup  string `json:"cgroup"`
 	Overlay bool   `json:"overlay"`
+
+	// The fields below, absent from older records, let a Runtime load
+	// the container (Name set).
+	Name           string    `json:"name,omitempty"`
+	Attempt        int       `json:"attempt,omitempty"`
+	Image          string    `json:"image,omitempty"`
+	ImageID        string    `json:"imageID,omitempty"`
+	LogPath        string    `json:"logPath,omitempty"`
+	TermFile       string    `json:"terminationMessageFile,omitempty"`
+	FallbackToLogs bool      `json:"fallbackToLogs,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	// StartedAt is set once the OCI runtime's start succeeded.
+	StartedAt time.Time `json:"startedAt"`
+	// StartError is the start failure that ended the container.
+	StartError *startErrorRecord `json:"startError,omitempty"`
+}
+
+// startErrorRecord is a runtime.StartError on disk, without its cause.
+type startErrorRecord struct {
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
 }
 
 const (
@@ -43,7 +89,7 @@ const (
 	containerRecordFile = "container.json"
 )
 
-// writeRecord writes v as JSON to dir/name.
+// writeRecord writes v as JSON to dir/name, atomically (mode 0600).
 func writeRecord(dir, name string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -59,39 +105,35 @@ func writeRecord(dir, name string, v any) error {
 	return nil
 }
 
-// recordSandbox persists what removing sb needs.
+// recordSandbox persists what loading or removing sb needs.
 func recordSandbox(sb *sandbox) error {
-	rec := sandboxRecord{ID: sb.id, Cgroup: sb.cgroup}
-	if sb.pause != nil {
-		rec.PausePID = sb.pause.Process.Pid
-		rec.PauseStart = processStart(rec.PausePID)
-	}
+	rec := sandboxRecord{ID: sb.id, Cgroup: sb.cgroup, PausePID: sb.pausePID, PauseStart: sb.pauseStart,
+		Config: &sandboxConfigRecord{Pod: sb.cfg.Pod, Attempt: sb.cfg.Attempt, LogDir: sb.cfg.LogDir,
+			ConfigMaps: sb.cfg.ConfigMaps, Secrets: sb.cfg.Secrets},
+		Namespaces: sb.ns, Hostname: sb.hostname, Hosts: sb.hosts, ResolvConf: sb.resolvConf,
+		HostnameFile: sb.hostnameFile, Shm: sb.shm, IP: sb.ip, CreatedAt: sb.createdAt}
 	return writeRecord(sb.dir, sandboxRecordFile, rec)
 }
 
-// recordContainer persists what removing c needs.
-func recordContainer(c *container) error {
-	return writeRecord(c.bundle, containerRecordFile,
-		containerRecord{ID: c.id, Sandbox: c.sb.id, Cgroup: c.cgroup, Overlay: c.root.Overlay})
+// recordContainer persists what loading or removing c needs.
+func (r *Runtime) recordContainer(c *container) error {
+	r.mu.Lock()
+	rec := containerRecord{ID: c.id, Sandbox: c.sb.id, Cgroup: c.cgroup, Overlay: c.root.Overlay,
+		Name: c.cfg.Name, Attempt: c.cfg.Attempt, Image: c.status.Image, ImageID: c.status.ImageID,
+		LogPath: c.cfg.LogPath, TermFile: c.termFile, CreatedAt: c.status.CreatedAt,
+		StartedAt: c.status.StartedAt}
+	if c.startErr != nil {
+		rec.StartError = &startErrorRecord{Reason: c.startErr.Reason, Message: c.startErr.Message}
+	}
+	r.mu.Unlock()
+	if c.cfg.Container != nil {
+		rec.FallbackToLogs = fallbackToLogs(c.cfg.Container)
+	}
+	return writeRecord(c.bundle, containerRecordFile, rec)
 }
 
-// processStart returns field 22 of /proc/PID/stat (start time), or "".
-func processStart(pid int) string {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	s := string(data)
-	// The command name (field 2) may contain spaces; fields restart
-	// after its closing parenthesis.
-	if i := strings.LastIndexByte(s, ')'); i >= 0 {
-		fields := strings.Fields(s[i+1:])
-		if len(fields) > 19 {
-			return fields[19]
-		}
-	}
-	return ""
-}
+// processStart returns a process's start time, or "" (shim.ProcessStart).
+func processStart(pid int) string { return shim.ProcessStart(pid) }
 
 // removeOrphanSandbox removes a sandbox this Runtime does not hold in
 // memory but finds on disk (its creator died): its containers through the

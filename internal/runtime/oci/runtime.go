@@ -67,19 +67,27 @@ type Options struct {
 	// Reaper is the process's child subreaper, shared by all Runtimes of
 	// the process; nil uses one created on first use and kept for the
 	// life of the process (two Reapers in one process would reap each
-	// other's containers).
+	// other's orphans).
 	Reaper *Reaper
+	// Shim is the path of the podrun-shim binary; when empty, $PODRUN_SHIM,
+	// then podrun-shim beside the running executable, then $PATH.
+	Shim string
 }
+
+// ShimEnv is the environment variable naming the podrun-shim binary when
+// Options.Shim is empty.
+const ShimEnv = "PODRUN_SHIM"
 
 // Runtime runs pods' containers as OCI containers under runc or crun. It
 // implements runtime.Runtime; all methods are safe for concurrent use.
 //
-// The process is a child subreaper (see Reaper): each container's process
-// is re-parented to it when runc exits, and its exit is learnt from a pidfd
-// that the Go netpoller watches, then reaped with wait4 on that one PID.
-// Neither the Runtime nor the Reaper waits for arbitrary children, so they
-// do not race with exec.Cmd elsewhere in the process. Close stops
-// watching; it does not stop containers.
+// Each container has a shim (podrun-shim, package shim) that is its
+// parent, copies its output and records its exit; the Runtime learns of
+// the exit from a pidfd of the shim that the Go netpoller watches, reaps
+// the shim if it is its child (wait4 on that one PID), and reads the
+// status the shim wrote. Container processes are never this process's
+// children. Close stops watching; containers, shims and their logging go
+// on, and a Runtime on the same Root takes them over (reattach.go).
 type Runtime struct {
 	opts    Options
 	runc    *runc.Client
@@ -89,6 +97,12 @@ type Runtime struct {
 	// ownOOMScore is this process's oom_score_adj; containers are never
 	// asked to go below it (lowering needs CAP_SYS_RESOURCE).
 	ownOOMScore int
+
+	// loadMu serialises loading sandboxes from disk.
+	loadMu sync.Mutex
+	// shimMu guards shimPath, resolved on first use.
+	shimMu   sync.Mutex
+	shimPath string
 
 	mu         sync.Mutex
 	closed     bool
@@ -101,8 +115,8 @@ type Runtime struct {
 	// reaper is shared by the process's Runtimes.
 	reaper *Reaper
 
-	// wg counts the goroutines the Runtime owns (exit watchers, log
-	// copiers); Close waits for them.
+	// wg counts the goroutines the Runtime owns (the shim watchers);
+	// Close waits for them.
 	wg sync.WaitGroup
 }
 
@@ -201,8 +215,9 @@ func newClient(name, stateRoot string) (*runc.Client, error) {
 	return c, nil
 }
 
-// Close stops the exit watchers and log copiers and waits for them.
-// Containers keep running; their later output and exits are not recorded.
+// Close stops the shim watchers and waits for them. Containers and their
+// shims keep running, logging and recording their exits; a Runtime on the
+// same Root re-attaches to them.
 func (r *Runtime) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -230,4 +245,38 @@ func readOOMScoreAdj() int {
 	var n int
 	_, _ = fmt.Sscan(strings.TrimSpace(string(data)), &n)
 	return n
+}
+
+// shimBinary finds the podrun-shim binary: Options.Shim, $PODRUN_SHIM,
+// podrun-shim beside the running executable, then $PATH.
+func (r *Runtime) shimBinary() (string, error) {
+	r.shimMu.Lock()
+	defer r.shimMu.Unlock()
+	if r.shimPath != "" {
+		return r.shimPath, nil
+	}
+	var tried []string
+	try := func(what, path string) bool {
+		if path == "" {
+			return false
+		}
+		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			r.shimPath = path
+			return true
+		}
+		tried = append(tried, fmt.Sprintf("%s %q", what, path))
+		return false
+	}
+	if try("Options.Shim", r.opts.Shim) || try("$"+ShimEnv, os.Getenv(ShimEnv)) {
+		return r.shimPath, nil
+	}
+	if exe, err := os.Executable(); err == nil && try("beside "+filepath.Base(exe), filepath.Join(filepath.Dir(exe), "podrun-shim")) {
+		return r.shimPath, nil
+	}
+	if path, err := exec.LookPath("podrun-shim"); err == nil && try("$PATH", path) {
+		return r.shimPath, nil
+	}
+	tried = append(tried, "podrun-shim in $PATH")
+	return "", fmt.Errorf("podrun-shim not found (tried %s); build it with `go build -o bin/ ./cmd/podrun ./cmd/podrun-shim`: %w",
+		strings.Join(tried, ", "), runtime.ErrNotSupported)
 }

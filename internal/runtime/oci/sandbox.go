@@ -42,9 +42,16 @@ type sandbox struct {
 	ip string
 	// volumes are the pod's materialised volumes.
 	volumes *volume.Set
-	// pause holds the shared PID namespace (shareProcessNamespace).
-	pause     *exec.Cmd
-	createdAt time.Time
+	// pausePID and pauseStart name the process holding the shared PID
+	// namespace (shareProcessNamespace); pause is that process when this
+	// Runtime started it.
+	pause      *exec.Cmd
+	pausePID   int
+	pauseStart string
+	createdAt  time.Time
+	// loaded is set on a sandbox read from its record (another process
+	// created it); its volumes are set up again on first use.
+	loaded bool
 
 	// opMu serialises container creation with the sandbox's removal.
 	opMu    sync.Mutex
@@ -166,15 +173,16 @@ func (r *Runtime) startPause(sb *sandbox) error {
 	// Only Wait may reap it: its PID names the namespace containers join.
 	r.reaper.watch(cmd.Process.Pid)
 	sb.pause = cmd
+	sb.pausePID, sb.pauseStart = cmd.Process.Pid, processStart(cmd.Process.Pid)
 	return nil
 }
 
 // pidNamespace returns the shared PID namespace's path, or "".
 func (sb *sandbox) pidNamespace() string {
-	if sb.pause == nil {
+	if sb.pausePID == 0 {
 		return ""
 	}
-	return fmt.Sprintf("/proc/%d/ns/pid", sb.pause.Process.Pid)
+	return fmt.Sprintf("/proc/%d/ns/pid", sb.pausePID)
 }
 
 // shmSize is the size of a pod's /dev/shm, containerd's default.
@@ -293,11 +301,14 @@ func writeHostAliases(b *bytes.Buffer, aliases []corev1.HostAlias) {
 // under the same Root (and that died) is removed from what it left on
 // disk. Removing an unknown sandbox succeeds.
 func (r *Runtime) RemovePodSandbox(ctx context.Context, sandboxID string) error {
-	r.mu.Lock()
-	sb, ok := r.sandboxes[sandboxID]
-	r.mu.Unlock()
-	if !ok {
+	sb, err := r.sandboxFor(ctx, sandboxID)
+	switch {
+	case errors.Is(err, errOldRecord):
 		return r.removeOrphanSandbox(ctx, sandboxID)
+	case errors.Is(err, runtime.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("remove pod sandbox: %w", err)
 	}
 	sb.opMu.Lock()
 	defer sb.opMu.Unlock()
@@ -327,12 +338,16 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, sandboxID string) error 
 // teardownSandbox releases what setupSandbox made; safe on a partial setup.
 func (r *Runtime) teardownSandbox(sb *sandbox) error {
 	var errs []error
-	if sb.pause != nil {
+	switch {
+	case sb.pause != nil:
 		_ = sb.pause.Process.Kill()
 		_ = sb.pause.Wait()
 		r.reaper.unwatch(sb.pause.Process.Pid)
 		sb.pause = nil
+	case sb.pausePID > 0:
+		killAndWait(sb.pausePID, sb.pauseStart)
 	}
+	sb.pausePID = 0
 	errs = append(errs, volume.Teardown(context.Background(), sb.dir))
 	if sb.shm != "" && sb.shm != "/dev/shm" {
 		if err := unix.Unmount(sb.shm, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
@@ -352,10 +367,16 @@ func (r *Runtime) teardownSandbox(sb *sandbox) error {
 
 // PodSandboxStatus reports a sandbox; ErrNotFound if it does not exist.
 func (r *Runtime) PodSandboxStatus(ctx context.Context, sandboxID string) (runtime.SandboxStatus, error) {
+	sb, err := r.sandboxFor(ctx, sandboxID)
+	if errors.Is(err, errOldRecord) {
+		err = fmt.Errorf("pod sandbox %q: %w", sandboxID, runtime.ErrNotFound)
+	}
+	if err != nil {
+		return runtime.SandboxStatus{}, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	sb, ok := r.sandboxes[sandboxID]
-	if !ok || sb.createdAt.IsZero() {
+	if sb.createdAt.IsZero() {
 		return runtime.SandboxStatus{}, fmt.Errorf("pod sandbox %q: %w", sandboxID, runtime.ErrNotFound)
 	}
 	return runtime.SandboxStatus{ID: sb.id, Attempt: sb.cfg.Attempt, Ready: true, IP: sb.ip, CreatedAt: sb.createdAt}, nil
@@ -364,8 +385,9 @@ func (r *Runtime) PodSandboxStatus(ctx context.Context, sandboxID string) (runti
 // maxSandboxAttempts bounds the sandbox numbers ListPodSandbox looks for.
 const maxSandboxAttempts = 8
 
-// ListPodSandbox reports the sandboxes of the pod with UID podUID that
-// this Runtime holds, oldest first.
+// ListPodSandbox reports the sandboxes of the pod with UID podUID, oldest
+// first: those this Runtime holds and those another process created under
+// the same Root, which it loads (re-attach).
 func (r *Runtime) ListPodSandbox(ctx context.Context, podUID string) ([]runtime.SandboxStatus, error) {
 	pod := &corev1.Pod{}
 	pod.UID = types.UID(podUID)

@@ -5,29 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/podrun/podrun/internal/runtime"
 	"github.com/podrun/podrun/internal/runtime/oci/runc"
+	"github.com/podrun/podrun/internal/runtime/oci/shim"
 )
-
-// logDrainTimeout bounds the wait for a container's output after its main
-// process exited (a process outside its PID namespace may hold the pipes).
-const logDrainTimeout = 2 * time.Second
 
 // maxTerminationMessage is the kubelet's limit on a termination message
 // read from terminationMessagePath.
 const maxTerminationMessage = 4096
 
-// StartContainer creates the container in the OCI runtime with its stdout
-// and stderr piped into the CRI log file, starts it, and begins watching
-// its process. A failure is a *StartError with reason RunContainerError
+// StartContainer has a shim (podrun-shim) create the container in the OCI
+// runtime with its stdout and stderr piped into the CRI log file, starts
+// it, and begins watching the shim. A failure is a *StartError with reason RunContainerError
 // and leaves the container Exited with reason StartError and exit code 128.
 func (r *Runtime) StartContainer(ctx context.Context, containerID string) error {
-	c, err := r.lookup("start", containerID)
+	c, err := r.containerFor(ctx, "start", containerID)
 	if err != nil {
 		return err
 	}
@@ -66,59 +60,49 @@ func startMessage(err error) string {
 	return err.Error()
 }
 
-// start runs create and start; on failure the container process, if any,
-// is killed and the runtime state deleted.
+// start has a shim create the container (its stdout and stderr piped
+// into the CRI log by the shim), opens pidfds on the shim and the
+// container process, and runs the OCI runtime's start. On failure the
+// container process, if any, is killed and the runtime state deleted.
 func (r *Runtime) start(ctx context.Context, c *container) error {
-	logs, err := openLog(c.cfg.LogPath, r.opts.LogMaxSize, r.opts.LogMaxFiles, r.now)
+	binary, err := r.shimBinary()
 	if err != nil {
 		return err
 	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		logs.Close()
-		return err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		logs.Close()
-		outR.Close()
-		outW.Close()
-		return err
-	}
-	logDone := make(chan struct{})
-	r.copyLogs(c, logs, logDone, map[string]*os.File{"stdout": outR, "stderr": errR})
-
-	pidFile := filepath.Join(c.bundle, "pid")
 	c.created = true
-	r.reaper.beginStart()
-	defer r.reaper.endStart()
-	err = r.runc.Create(ctx, c.id, c.bundle, runc.CreateOpts{PidFile: pidFile, Stdout: outW, Stderr: errW})
-	outW.Close()
-	errW.Close()
+	l, err := shim.Launch(ctx, binary, shim.Config{
+		ID: c.id, Bundle: c.bundle,
+		Runtime: shim.RuntimeCommand{Command: r.runc.Command, Wrapper: r.runc.Wrapper, Root: r.runc.Root},
+		LogPath: c.cfg.LogPath, LogMaxSize: r.opts.LogMaxSize, LogMaxFiles: r.opts.LogMaxFiles,
+		// In a shared PID namespace the main process's children survive
+		// it; the container has ended, so they go too.
+		KillAll: c.sb.pidNamespace() != "",
+	})
 	if err != nil {
-		<-logDone // the pipes are closed: no container process holds them
 		_ = r.deleteFromRuntime(context.WithoutCancel(ctx), c)
 		return err
 	}
-	pid, err := runc.ReadPidFile(pidFile)
+	// The shim is our child and cannot vanish before it is reaped; the
+	// container process waits in the runtime's init for start.
+	shimProc, err := openProcess(l.ShimPID)
+	if err == nil {
+		var proc *process
+		if proc, err = openProcess(l.PID); err == nil {
+			r.mu.Lock()
+			c.shim, c.proc = shimProc, proc
+			c.status.PID = l.PID
+			r.mu.Unlock()
+		} else {
+			shimProc.close()
+		}
+	}
 	if err != nil {
 		_ = r.deleteFromRuntime(context.WithoutCancel(ctx), c)
-		<-logDone
+		reapShim(l.ShimPID)
 		return err
 	}
-	proc, err := openProcess(pid)
-	if err != nil {
-		_ = r.deleteFromRuntime(context.WithoutCancel(ctx), c)
-		<-logDone
-		return err
-	}
-	r.reaper.watch(pid)
-	r.mu.Lock()
-	c.proc = proc
-	c.status.PID = pid
-	r.mu.Unlock()
 	r.wg.Add(1)
-	go r.watch(c, proc, logDone)
+	go r.watch(c)
 
 	// The process may exit before runc start returns; its start time is
 	// taken before, so a fast exit still reports startedAt <= finishedAt.
@@ -134,34 +118,11 @@ func (r *Runtime) start(ctx context.Context, c *container) error {
 		c.status.StartedAt = c.startAt
 	}
 	r.mu.Unlock()
-	r.log.Debug("container started", "container", c.cfg.Name, "attempt", c.cfg.Attempt, "id", c.id, "pid", pid)
+	if err := r.recordContainer(c); err != nil {
+		r.log.Warn("container record", "container", c.cfg.Name, "id", c.id, "err", err)
+	}
+	r.log.Debug("container started", "container", c.cfg.Name, "attempt", c.cfg.Attempt, "id", c.id, "pid", l.PID)
 	return nil
-}
-
-// copyLogs starts one copier per stream; logDone is closed and the log file
-// closed when both reached EOF.
-func (r *Runtime) copyLogs(c *container, logs *logWriter, logDone chan struct{}, streams map[string]*os.File) {
-	r.mu.Lock()
-	for _, f := range streams {
-		c.pipes = append(c.pipes, f)
-	}
-	r.mu.Unlock()
-	var remaining atomic.Int32
-	remaining.Store(int32(len(streams)))
-	for name, f := range streams {
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			if err := logs.copyStream(f, name); err != nil && !errors.Is(err, os.ErrClosed) {
-				r.log.Warn("container log", "container", c.cfg.Name, "id", c.id, "stream", name, "err", err)
-			}
-			f.Close()
-			if remaining.Add(-1) == 0 {
-				logs.Close()
-				close(logDone)
-			}
-		}()
-	}
 }
 
 // failStart ends a container whose start failed: its process (if any) is
@@ -175,51 +136,80 @@ func (r *Runtime) failStart(c *container, se *runtime.StartError) {
 	}
 	r.mu.Unlock()
 	if proc != nil {
-		// The watcher records the exit with the start error.
+		// The watcher records the exit with the start error once the
+		// shim has seen the process die.
 		_ = proc.signal(syscall.SIGKILL)
 		<-c.exited
 	}
+	if err := r.recordContainer(c); err != nil {
+		r.log.Warn("container record", "container", c.cfg.Name, "id", c.id, "err", err)
+	}
 }
 
-// watch waits for the container's process to exit and records its final
-// status: exit code, OOM kill, termination message. It runs on a goroutine
-// owned by the Runtime.
-func (r *Runtime) watch(c *container, proc *process, logDone <-chan struct{}) {
+// watch waits for the container's shim to exit and records the final
+// status it left. It runs on a goroutine owned by the Runtime and ends
+// early, recording nothing, when Close releases the shim's pidfd.
+func (r *Runtime) watch(c *container) {
 	defer r.wg.Done()
-	st, err := proc.wait(r.now)
-	r.reaper.unwatch(proc.pid)
-	if err != nil {
+	if err := c.shim.wait(); err != nil {
 		r.mu.Lock()
 		closed := r.closed
 		r.mu.Unlock()
 		if !closed {
-			r.log.Warn("lost container process", "container", c.cfg.Name, "id", c.id, "err", err)
+			r.log.Warn("lost container shim", "container", c.cfg.Name, "id", c.id, "err", err)
 		}
 		return
 	}
-	if c.sb.pause != nil {
-		// In a shared PID namespace the main process's children survive
-		// it; the container has ended, so they go too.
-		_ = r.runc.Kill(context.Background(), c.id, syscall.SIGKILL, runc.KillOpts{All: true})
+	r.collectExit(c)
+}
+
+// collectExit records the end of a container whose shim has exited: the
+// status in exit.json with OOM kill and termination message, or, when the
+// shim died without writing it, the kubelet's ContainerStatusUnknown (the
+// container process, if it still lives, is killed: nothing would record
+// its exit or copy its output).
+func (r *Runtime) collectExit(c *container) {
+	ex, err := shim.ReadExit(c.bundle)
+	if err != nil {
+		r.mu.Lock()
+		proc := c.proc
+		r.mu.Unlock()
+		if proc != nil {
+			_ = proc.signal(syscall.SIGKILL)
+		}
+		r.log.Warn("container shim ended without its status", "container", c.cfg.Name, "id", c.id, "err", err)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.finish(c, exitStatus{Code: unknownExitCode, At: r.now()}, ReasonContainerStatusUnknown)
+		if c.startErr == nil {
+			c.status.Message = shimLostMessage
+		}
+		return
 	}
-	timer := time.NewTimer(logDrainTimeout)
-	select {
-	case <-logDone:
-	case <-timer.C:
-		r.log.Warn("container output still open after exit", "container", c.cfg.Name, "id", c.id)
-	}
-	timer.Stop()
+	st := exitStatus{Code: ex.Code, Signal: syscall.Signal(ex.Signal), At: ex.FinishedAt}
 	oom := oomKills(r.cgroups, c.cgroup) > 0
 	msg := r.terminationMessage(c, st.Code)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	reason := terminationReason(st.Code, oom)
-	r.finish(c, st, reason)
+	r.finish(c, st, terminationReason(st.Code, oom))
 	if c.startErr == nil {
 		c.status.Message = msg
 	}
 	r.log.Debug("container exited", "container", c.cfg.Name, "id", c.id, "code", st.Code, "reason", c.status.Reason)
 }
+
+// ReasonContainerStatusUnknown is the terminated reason of a container
+// whose shim died without recording its exit: its fate is unknown, as for
+// a container the kubelet cannot locate; the exit code is 137.
+const ReasonContainerStatusUnknown = "ContainerStatusUnknown"
+
+// unknownExitCode is the exit code reported with
+// ReasonContainerStatusUnknown, the kubelet's.
+const unknownExitCode = 137
+
+// shimLostMessage is the termination message of a container whose shim
+// died without recording its exit.
+const shimLostMessage = "The container's monitor (podrun-shim) ended without recording the container's exit"
 
 // finish records the container's end. Callers hold r.mu.
 func (r *Runtime) finish(c *container, st exitStatus, reason string) {
