@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -81,15 +82,17 @@ func loadCheckpoint(ctx context.Context, st *store.Store, pod *corev1.Pod) (*pod
 //     worker would start from nothing and could not tell its own
 //     instances from a previous podrun's;
 //   - the runtime cannot list the pod's sandboxes (an error), or finds
-//     none although containers of the pod were running: the containers
-//     are gone or out of reach (their sandbox was removed by hand, or the
-//     runtime's state directory is another one), and the kubelet reports
-//     such containers ContainerStatusUnknown (SEMANTICS.md §9).
+//     none although one is on disk (onDisk: leftoverSandbox; a runtime
+//     that cannot load what another process created) or containers of
+//     the pod were running: the containers are gone or out of reach, and
+//     the kubelet reports such containers ContainerStatusUnknown
+//     (SEMANTICS.md §9). Continuing would create a second sandbox of the
+//     same name over the first.
 //
 // A pod with no sandbox and no running container (its supervisor died
 // before creating one, or between two sandboxes) is continued: the
 // worker creates what is missing.
-func continuable(ctx context.Context, sandboxes func(ctx context.Context) (int, error), pod *corev1.Pod, cpErr error) (bool, string) {
+func continuable(ctx context.Context, sandboxes func(ctx context.Context) (int, error), onDisk bool, pod *corev1.Pod, cpErr error) (bool, string) {
 	if cpErr != nil {
 		return false, cpErr.Error()
 	}
@@ -97,7 +100,10 @@ func continuable(ctx context.Context, sandboxes func(ctx context.Context) (int, 
 	if err != nil {
 		return false, fmt.Sprintf("list the sandboxes of pod %s/%s: %v", pod.Namespace, pod.Name, err)
 	}
-	if n == 0 && runningContainers(&pod.Status) {
+	switch {
+	case n == 0 && onDisk:
+		return false, fmt.Sprintf("the runtime cannot load the sandbox of pod %s/%s (uid %s) left on disk", pod.Namespace, pod.Name, pod.UID)
+	case n == 0 && runningContainers(&pod.Status):
 		return false, fmt.Sprintf("the runtime finds no sandbox of pod %s/%s (uid %s) although its containers ran", pod.Namespace, pod.Name, pod.UID)
 	}
 	return true, ""
@@ -124,7 +130,8 @@ func (l *Local) resumePoint(ctx context.Context, st *store.Store, pod *corev1.Po
 		list, err := l.rt.ListPodSandbox(ctx, string(pod.UID))
 		return len(list), err
 	}
-	if ok, why := continuable(ctx, sandboxes, pod, cpErr); !ok {
+	onDisk := leftoverSandbox(filepath.Join(l.opts.Root, "runtime"), pod)
+	if ok, why := continuable(ctx, sandboxes, onDisk, pod, cpErr); !ok {
 		return nil, true, why
 	}
 	return cp, false, ""

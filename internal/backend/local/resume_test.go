@@ -89,11 +89,13 @@ func TestContinuable(t *testing.T) {
 		name      string
 		pod       *corev1.Pod
 		cpErr     error
+		onDisk    bool
 		sandboxes int
 		listErr   error
 		want      bool
 	}{
-		{name: "sandbox found, containers running", pod: running, sandboxes: 1, want: true},
+		{name: "sandbox found, containers running", pod: running, sandboxes: 1, onDisk: true, want: true},
+		{name: "sandbox on disk the runtime cannot load", pod: exited, onDisk: true},
 		{name: "two sandboxes (one being replaced)", pod: running, sandboxes: 2, want: true},
 		{name: "died before creating the sandbox", pod: pending, want: true},
 		{name: "no sandbox, no container running (between two sandboxes)", pod: exited, want: true},
@@ -103,7 +105,7 @@ func TestContinuable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			list := func(context.Context) (int, error) { return tc.sandboxes, tc.listErr }
-			got, why := continuable(context.Background(), list, tc.pod, tc.cpErr)
+			got, why := continuable(context.Background(), list, tc.onDisk, tc.pod, tc.cpErr)
 			if got != tc.want {
 				t.Errorf("continuable = %v (%q), want %v", got, why, tc.want)
 			}
