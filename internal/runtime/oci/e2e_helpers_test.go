@@ -61,6 +61,11 @@ var (
 func busyboxRootfs(t *testing.T) string {
 	t.Helper()
 	busyboxOnce.Do(func() {
+		if dir := os.Getenv(envChildLayer); dir != "" {
+			// A child process of a test reuses its parent's layer.
+			busyboxLayer, busyboxErr = dir, nil
+			return
+		}
 		dir, err := os.MkdirTemp("", "podrun-oci-busybox-")
 		if err != nil {
 			busyboxErr = err

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	code := m.Run()
-	if busyboxLayer != "" {
+	if busyboxLayer != "" && os.Getenv(envChildLayer) == "" {
 		os.RemoveAll(busyboxLayer)
 	}
 	shimtest.Remove()

@@ -75,6 +75,19 @@ func (p *process) wait() error {
 	return nil
 }
 
+// hasExited reports whether the process has exited.
+func (p *process) hasExited() bool {
+	rc, err := p.f.SyscallConn()
+	if err != nil {
+		return true
+	}
+	var done bool
+	if err := rc.Control(func(fd uintptr) { done = exited(int(fd)) }); err != nil {
+		return true
+	}
+	return done
+}
+
 // exited reports whether a pidfd's process has exited (it is readable).
 func exited(fd int) bool {
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}

@@ -202,7 +202,8 @@ func (r *Runtime) loadContainer(ctx context.Context, sb *sandbox, bundle string,
 			}
 		}
 	}
-	if shimProc := openRecorded(st.ShimPID, st.ShimStart); shimProc != nil {
+	shimProc := openRecorded(st.ShimPID, st.ShimStart)
+	if shimProc != nil && !shimProc.hasExited() {
 		c.shim = shimProc
 		c.proc = openRecorded(st.PID, st.PIDStart)
 		if !c.startAt.IsZero() {
@@ -210,8 +211,13 @@ func (r *Runtime) loadContainer(ctx context.Context, sb *sandbox, bundle string,
 		}
 		return c, nil
 	}
-	// The shim has exited: its exit.json, if any, is the container's end;
-	// without it, a process still running is killed (collectExit).
+	// The shim has exited (a zombie whose parent does not reap it counts):
+	// its exit.json, if any, is the container's end; without it, a process
+	// still running is killed (collectExit).
+	if shimProc != nil {
+		reapShim(shimProc.pid)
+		shimProc.close()
+	}
 	c.proc = openRecorded(st.PID, st.PIDStart)
 	r.collectExit(c)
 	return c, nil
