@@ -27,6 +27,25 @@
 // containers running. Done is closed after Run returned and every
 // goroutine the worker started has ended.
 //
+// # Continuing a pod another worker drove
+//
+// After every step the worker saves a Checkpoint (Store.SaveCheckpoint,
+// after the status and the record): the observation the planner reads,
+// the record, the aggregated events, the BackOff and Unhealthy
+// bookkeeping and the deletion under way. When its process dies the
+// containers keep running; a worker created with Config.Resume starts
+// from the last checkpoint (or from nothing, if none was saved) and its
+// first step reconciles with the runtime before it plans — finds the
+// sandbox by pod UID, adopts the instances started after the last save,
+// removes strays, settles the hooks whose goroutines died — as
+// Worker.resume documents, following the kubelet after its own restart:
+// no container's status changes because of the restart. Restart counts,
+// crash-loop back-off, activeDeadlineSeconds, kills and the termination
+// keep counting from when they began, and the probe results of the
+// instances that predate the resume carry over until the prober reports
+// its own (ProbeTarget.Seed), so a started sidecar stays started
+// (kubernetes/kubernetes#137146).
+//
 // Events carry the kubelet's reasons and messages (Scheduled, Pulling,
 // Pulled, Created, Started, Killing, BackOff, Failed, FailedPostStartHook,
 // FailedPreStopHook, DeadlineExceeded), repeats aggregated into count and

@@ -166,3 +166,67 @@ func TestExecProberMechanics(t *testing.T) {
 		}
 	})
 }
+
+// TestProbersStartFromASeed: an instance that predates a resumed worker
+// starts from its seeded results in both probers; the ExecProber keeps
+// its schedule from the start (probes at +10s, +12s, … for a resume at
+// +9s) instead of probing every missed period at once, and a readiness
+// seeded Success stays so until a probe fails.
+func TestProbersStartFromASeed(t *testing.T) {
+	seed := &podworker.ProbeResults{Startup: lifecycle.ProbeSuccess, Liveness: lifecycle.ProbeSuccess, Readiness: lifecycle.ProbeSuccess}
+	manual := podworkertest.NewProber()
+	manual.Track(nil, []podworker.ProbeTarget{{Container: &corev1.Container{Name: "main"}, ContainerID: "a", Seed: seed}})
+	if diff := cmp.Diff(*seed, manual.Results("a")); diff != "" {
+		t.Errorf("Prober: results of a seeded instance (-want +got):\n%s", diff)
+	}
+
+	synctest.Test(t, func(t *testing.T) {
+		clk := clock.RealClock{}
+		rt := fake.New(clk, nil)
+		ctx := context.Background()
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "u"}}
+		sb, err := rt.RunPodSandbox(ctx, runtime.SandboxConfig{Pod: pod})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Ready until the file disappears at +13s.
+		c := &corev1.Container{Name: "main", Command: []string{"sh", "-c", "touch /tmp/ready; sleep 13; rm /tmp/ready; sleep 3600"},
+			StartupProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"false"}}},
+				PeriodSeconds: 1, FailureThreshold: 1},
+			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"test", "-f", "/tmp/ready"}}},
+				PeriodSeconds: 2, FailureThreshold: 1}}
+		id, err := rt.CreateContainer(ctx, sb, runtime.ContainerConfig{Name: "main", Pod: pod, Container: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.StartContainer(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		<-time.After(9 * time.Second) // virtual time: the resume
+		p := podworkertest.NewExecProber(rt, clk)
+		defer p.Close()
+		p.Track(pod, []podworker.ProbeTarget{{Container: c, ContainerID: id, StartedAt: start, Seed: seed}})
+		synctest.Wait()
+		if diff := cmp.Diff(*seed, p.Results(id)); diff != "" {
+			t.Errorf("ExecProber: results right after Track (-want +got):\n%s", diff)
+		}
+		<-time.After(start.Add(13*time.Second + 500*time.Millisecond).Sub(time.Now()))
+		if r := p.Results(id); r.Readiness != lifecycle.ProbeSuccess || r.Startup != lifecycle.ProbeSuccess {
+			t.Errorf("at +13.5s: %+v, want still started (seeded; the failing startup probe never runs) and ready", r)
+		}
+		<-time.After(start.Add(14*time.Second + 500*time.Millisecond).Sub(time.Now()))
+		if got := p.Results(id).Readiness; got != lifecycle.ProbeFailure {
+			t.Errorf("at +14.5s: readiness %s, want Failure (probed at +14s)", got)
+		}
+		var execs int
+		for _, call := range rt.Calls() {
+			if call.Method == "ExecSync" {
+				execs++
+			}
+		}
+		if execs != 3 {
+			t.Errorf("%d probes ran, want 3 (readiness at +10s, +12s and +14s)", execs)
+		}
+	})
+}
