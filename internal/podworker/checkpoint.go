@@ -69,8 +69,9 @@ func (w *Worker) checkpoint() *Checkpoint {
 // restore makes a new worker continue from cp (Config.Resume): the
 // observation (under the new worker's settings), the record, the
 // recorder's events, the BackOff and Unhealthy bookkeeping and the
-// deletion. A Checkpoint that was never saved restores nothing; the
-// first step then finds the pod's sandbox in the runtime.
+// deletion. A Checkpoint that was never saved, of another layout
+// version or of another pod (UID) restores nothing; the first step then
+// finds the pod's sandbox in the runtime.
 func (w *Worker) restore(cp *Checkpoint) {
 	w.resuming = true
 	if !cp.saved() {
@@ -78,6 +79,10 @@ func (w *Worker) restore(cp *Checkpoint) {
 	}
 	if cp.Version != CheckpointVersion {
 		w.log.Error("checkpoint of an unknown version ignored", "version", cp.Version)
+		return
+	}
+	if cp.Record.UID != "" && cp.Record.UID != string(w.pod.UID) {
+		w.log.Error("checkpoint of another pod ignored", "uid", cp.Record.UID)
 		return
 	}
 	settings := w.obs.Settings

@@ -33,7 +33,9 @@ const msgHookNotSeen = "not seen to its end: the supervisor running it stopped"
 //     its first step) and a sandbox is found, the pod started when the
 //     sandbox was created: that is its start time, and the Scheduled
 //     event the old worker stored is recorded without being stored
-//     again. A checkpointed sandbox the runtime no longer has is gone:
+//     again (with no sandbox either, the pod starts afresh, and a
+//     Scheduled event the old worker stored is repeated). A
+//     checkpointed sandbox the runtime no longer has is gone:
 //     its live instances end ContainerStatusUnknown (exit 137, T10)
 //     and the planner decides afresh.
 //   - Instances the checkpoint does not know (the old worker created

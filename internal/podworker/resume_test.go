@@ -2,6 +2,7 @@ package podworker_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -338,5 +339,37 @@ func TestResumeKeepsTheClocks(t *testing.T) {
 			tc.after(t, r)
 			tc.check(t, r)
 		})
+	}
+}
+
+// TestResumeAdoptsARestart: the worker restarted a crashed container and
+// died before saving. The successor adopts the new instance as restart
+// 1, and the events it repeats later keep their names and counts: the
+// store ends with one Created event of count 3, not a second one.
+func TestResumeAdoptsARestart(t *testing.T) {
+	r := newResumeWorld(t, podOf("again", corev1.RestartPolicyAlways, nil, busybox("main", "sleep 1; exit 1")))
+	r.step(t, 0, podworker.EventStart)
+	r.saves.freeze()
+	r.step(t, time.Second, podworker.EventExit) // restart 1, not saved
+	r.clk.SetTime(t0.Add(1500 * time.Millisecond))
+	r.resume(t, nil)
+	r.step(t, 1500*time.Millisecond, podworker.EventStart)
+	r.step(t, 2*time.Second, podworker.EventExit) // back-off until +12s
+	r.step(t, 12*time.Second, podworker.EventTimer)
+
+	if diff := cmp.Diff([]string{"main main-0-0001 1 Error", "main main-1-0002 1 Error", "main main-2-0003 none "}, attemptLines(r.w.Record())); diff != "" {
+		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
+	var created []string
+	for _, e := range r.store.Events() {
+		if e.Reason == podworker.EventCreated {
+			created = append(created, fmt.Sprintf("%s x%d", e.Name, e.Count))
+		}
+	}
+	if len(created) != 1 || !strings.HasSuffix(created[0], " x3") {
+		t.Errorf("Created events %v, want one, of count 3", created)
+	}
+	if got := restarts(r.w.Status(), "main"); got != 2 {
+		t.Errorf("RestartCount %d, want 2", got)
 	}
 }
