@@ -28,6 +28,15 @@ type p4Result struct {
 	Idle, IdleCPU time.Duration
 	// Note says how podrun had to be stopped, if not by SIGINT alone.
 	Note string
+	// Shims counts podrun's podrun-shim children at the end of the idle
+	// window; ShimHWM is the sum and ShimMaxHWM the largest of their
+	// VmHWM, ShimCPU their utime+stime in the idle window.
+	Shims               int
+	ShimHWM, ShimMaxHWM int64
+	ShimCPU             time.Duration
+	// PSS is the proportional set size of podrun and its shims together
+	// (shared pages counted once), from smaps_rollup.
+	PSS int64
 }
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat
@@ -109,6 +118,8 @@ func (e *env) p4Measure(ctx context.Context, p *proc, prefix string, pods int, i
 	if err != nil {
 		return res, err
 	}
+	shims := shimChildren(pid)
+	shimBefore := sumCPU(shims)
 	window := time.NewTimer(idle)
 	select {
 	case <-window.C:
@@ -130,7 +141,62 @@ func (e *env) p4Measure(ctx context.Context, p *proc, prefix string, pods int, i
 	}
 	res.HWM, res.RSS = status["VmHWM"], status["VmRSS"]
 	res.Threads = int(status["Threads"])
+	res.ShimCPU = sumCPU(shims) - shimBefore
+	res.PSS = pss(pid)
+	for _, s := range shimChildren(pid) {
+		st, err := procStatus(s)
+		if err != nil {
+			continue
+		}
+		res.Shims++
+		res.ShimHWM += st["VmHWM"]
+		res.ShimMaxHWM = max(res.ShimMaxHWM, st["VmHWM"])
+		res.PSS += pss(s)
+	}
 	return res, nil
+}
+
+// shimChildren lists pid's children that run podrun-shim (one per
+// container).
+func shimChildren(pid int) []int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var out []int
+	for _, t := range tasks {
+		data, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(data)) {
+			child, err := strconv.Atoi(f)
+			if err != nil {
+				continue
+			}
+			if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", child)); err == nil && strings.TrimSpace(string(comm)) == "podrun-shim" {
+				out = append(out, child)
+			}
+		}
+	}
+	return out
+}
+
+// sumCPU is the utime+stime of the processes still there.
+func sumCPU(pids []int) time.Duration {
+	var sum time.Duration
+	for _, p := range pids {
+		if d, err := cpuTime(p); err == nil {
+			sum += d
+		}
+	}
+	return sum
+}
+
+// pss returns the Pss of pid's smaps_rollup in bytes, 0 if unreadable.
+func pss(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0
+	}
+	return parseStatus(string(data))["Pss"]
 }
 
 // stopPodrun interrupts podrun (Ctrl-C: the pods are deleted gracefully)

@@ -75,13 +75,23 @@ func (t *table) p4(one, many p4Result) {
 		t.add("   VmHWM with 1 pod; added per further pod",
 			fmt.Sprintf("%.1f MiB; %.2f MiB", float64(one.HWM)/mib, slope), "", "")
 	}
+	if many.Shims > 0 {
+		all := float64(many.HWM+many.ShimHWM) / float64(many.Pods) / mib
+		t.add(fmt.Sprintf("P4 VmHWM of podrun + its %d shims ÷ %d pods", many.Shims, many.Pods),
+			fmt.Sprintf("%.1f MiB/pod (%.1f MiB total)", all, float64(many.HWM+many.ShimHWM)/mib), "≤ 10 MiB/pod", yesNo(all <= 10))
+		t.add("   VmHWM of a shim (mean / max)",
+			fmt.Sprintf("%.2f MiB / %.2f MiB", float64(many.ShimHWM)/float64(many.Shims)/mib, float64(many.ShimMaxHWM)/mib), "", "")
+		t.add(fmt.Sprintf("   PSS of podrun + shims ÷ %d pods (shared pages once)", many.Pods),
+			fmt.Sprintf("%.1f MiB/pod (%.1f MiB total)", float64(many.PSS)/float64(many.Pods)/mib, float64(many.PSS)/mib), "", "")
+	}
 	t.add(fmt.Sprintf("   VmRSS, threads (%d pods, idle)", many.Pods),
 		fmt.Sprintf("%.1f MiB, %d", float64(many.RSS)/mib, many.Threads), "", "")
 	t.add(fmt.Sprintf("   time until all %d main containers ran", many.Pods), fmt.Sprintf("%.1f s", many.Startup.Seconds()), "", "")
-	cpu := many.IdleCPU.Seconds() / many.Idle.Seconds() * 100
-	t.add(fmt.Sprintf("P4 CPU while %d pods idle (utime+stime over %s)", many.Pods, many.Idle),
-		fmt.Sprintf("%s (%.2f%% of a core)", many.IdleCPU.Round(time.Millisecond), cpu), "≈ 0 (no polling)",
-		yesNo(many.IdleCPU <= 2*time.Second/clockTicks))
+	idle := many.IdleCPU + many.ShimCPU
+	cpu := idle.Seconds() / many.Idle.Seconds() * 100
+	t.add(fmt.Sprintf("P4 CPU while %d pods idle (podrun + shims, utime+stime over %s)", many.Pods, many.Idle),
+		fmt.Sprintf("%s (%.2f%% of a core)", idle.Round(time.Millisecond), cpu), "≈ 0 (no polling)",
+		yesNo(idle <= 2*time.Second/clockTicks))
 	for _, r := range []p4Result{one, many} {
 		if r.Note != "" {
 			t.add(fmt.Sprintf("   note (%d pods)", r.Pods), r.Note, "", "")

@@ -51,7 +51,9 @@ type Options struct {
 	// NoOverlay makes root filesystems copies of the layers instead of
 	// overlay mounts.
 	NoOverlay bool
-	// Clock stamps log lines and container times; default the real clock.
+	// Clock stamps container creation and start times; default the real
+	// clock. Log lines and finishedAt are stamped by the shims with the
+	// real clock.
 	Clock clock.PassiveClock
 	// SeccompDefault gives containers without a seccompProfile the
 	// RuntimeDefault profile, as a kubelet with seccompDefault: true; by
