@@ -107,7 +107,7 @@ func ReadExit(bundle string) (Exit, error) {
 }
 
 // writeJSON writes v as dir/name atomically: a reader sees the old file or
-// the whole new one.
+// the whole new one, also if the writer is killed.
 func writeJSON(dir, name string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -118,10 +118,9 @@ func writeJSON(dir, name string, v any) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
+	// No fsync: what these files describe does not survive a crash of
+	// the machine either.
 	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
