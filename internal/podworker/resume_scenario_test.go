@@ -133,7 +133,6 @@ func checkHookNotSeen(t *testing.T, r *scenarioResult) {
 // them, but not every time.
 var racyScenarios = map[string]string{
 	"026-sidecar-liveness-fail-restart": "main's crash-loop back-off and sidecar-1's liveness failure end on one instant (+12s): which the worker sees first decides when main restarts",
-	"043-delete-with-unstarted-sidecar": "the deletion and the sidecar's startup probe fall on one instant",
 }
 
 // execPreStopInFlight reports whether inFlight has an exec preStop hook

@@ -393,6 +393,10 @@ func runScenarioWith(t *testing.T, sc *conformance.Scenario, opts scenarioOpts) 
 			case <-timer.C:
 			}
 		}
+		// Whatever else is due at this instant happens before the last
+		// look (a retry on the timeout's instant), so that a run is
+		// reproducible.
+		synctest.Wait()
 		select {
 		case <-died:
 			// The first worker died after its last checkpoint as the
