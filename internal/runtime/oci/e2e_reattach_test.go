@@ -36,18 +36,20 @@ type childResult struct {
 	Sandbox    string
 	Counter    runtime.ContainerStatus
 	Short      runtime.ContainerStatus
+	Later      runtime.ContainerStatus
 	ChildPID   int
 	LogDir     string
 	CounterLog string
 }
 
 // reattachPod counts on stdout until SIGTERM (then exits 3); "short" waits
-// for a file in its emptyDir and exits 5.
+// for a file in its emptyDir and exits 5; "later" is only created by the
+// first Runtime.
 func reattachPod() *corev1.Pod {
 	counter := sh("counter", `trap 'exit 3' TERM; i=0; while :; do i=$((i+1)); echo "line $i"; usleep 5000; done`)
 	short := sh("short", `while [ ! -e /shared/go ]; do usleep 10000; done; echo bye; exit 5`)
 	short.VolumeMounts = []corev1.VolumeMount{corev1VolumeMount("shared", "/shared")}
-	pod := testPod("reattach-pod", counter, short)
+	pod := testPod("reattach-pod", counter, short, sh("later", "echo later"))
 	pod.Spec.Volumes = emptyDirVolume("shared")
 	return pod
 }
@@ -80,17 +82,22 @@ func TestE2EReattachChild(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CreateContainer: %v", err)
 		}
-		if err := r.StartContainer(ctx, id); err != nil {
-			t.Fatalf("StartContainer: %v", err)
+		if spec.Name != "later" {
+			if err := r.StartContainer(ctx, id); err != nil {
+				t.Fatalf("StartContainer: %v", err)
+			}
 		}
 		st, err := r.ContainerStatus(ctx, id)
 		if err != nil {
 			t.Fatalf("ContainerStatus: %v", err)
 		}
-		if spec.Name == "counter" {
+		switch spec.Name {
+		case "counter":
 			res.Counter, res.CounterLog = st, logPath
-		} else {
+		case "short":
 			res.Short = st
+		default:
+			res.Later = st
 		}
 	}
 	data, err := json.Marshal(res)
@@ -152,7 +159,7 @@ func TestE2EReattach(t *testing.T) {
 	for _, st := range list {
 		got[st.Name] = st
 	}
-	counter, short := got["counter"], got["short"]
+	counter, short, later := got["counter"], got["short"], got["later"]
 	if counter.ID != res.Counter.ID || counter.State != runtime.StateRunning || !counter.StartedAt.Equal(res.Counter.StartedAt) ||
 		counter.PID != res.Counter.PID || !counter.CreatedAt.Equal(res.Counter.CreatedAt) {
 		t.Errorf("counter after re-attach = %+v\nwant Running as started: %+v", counter, res.Counter)
@@ -160,6 +167,19 @@ func TestE2EReattach(t *testing.T) {
 	if short.ID != res.Short.ID || short.State != runtime.StateExited || short.ExitCode != 5 || short.Reason != "Error" ||
 		!short.FinishedAt.After(short.StartedAt) || short.FinishedAt.After(time.Now()) || !short.StartedAt.Equal(res.Short.StartedAt) {
 		t.Errorf("short after re-attach = %+v\nwant Exited with code 5 and its times (started %v)", short, res.Short.StartedAt)
+	}
+
+	if later.ID != res.Later.ID || later.State != runtime.StateCreated || len(list) != 3 {
+		t.Errorf("containers after re-attach = %+v\nwant later Created, as the first Runtime left it", list)
+	}
+	if out, err := tr.ExecSync(ctx, counter.ID, []string{"echo", "in"}, time.Minute); err != nil || string(out.Stdout) != "in\n" {
+		t.Errorf("ExecSync in the re-attached container = %+v, %v; want stdout \"in\\n\"", out, err)
+	}
+	if err := tr.StartContainer(ctx, later.ID); err != nil {
+		t.Fatalf("StartContainer of the container the first Runtime created: %v", err)
+	}
+	if st := tr.wait(later.ID); st.ExitCode != 0 || st.Reason != "Completed" {
+		t.Errorf("later ended %+v, want Completed", st)
 	}
 
 	// A new attempt in the re-attached sandbox.

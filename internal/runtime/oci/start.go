@@ -65,6 +65,41 @@ func startMessage(err error) string {
 // container process, and runs the OCI runtime's start. On failure the
 // container process, if any, is killed and the runtime state deleted.
 func (r *Runtime) start(ctx context.Context, c *container) error {
+	r.mu.Lock()
+	launched := c.shim != nil
+	r.mu.Unlock()
+	// A container loaded from disk may have been created, by its shim,
+	// but not started when its Runtime died.
+	if !launched {
+		if err := r.launch(ctx, c); err != nil {
+			return err
+		}
+	}
+	// The process may exit before runc start returns; its start time is
+	// taken before, so a fast exit still reports startedAt <= finishedAt.
+	r.mu.Lock()
+	c.startAt = r.now()
+	r.mu.Unlock()
+	if err := r.runc.Start(ctx, c.id); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if c.status.State == runtime.StateCreated {
+		c.status.State = runtime.StateRunning
+		c.status.StartedAt = c.startAt
+	}
+	pid := c.status.PID
+	r.mu.Unlock()
+	if err := r.recordContainer(c); err != nil {
+		r.log.Warn("container record", "container", c.cfg.Name, "id", c.id, "err", err)
+	}
+	r.log.Debug("container started", "container", c.cfg.Name, "attempt", c.cfg.Attempt, "id", c.id, "pid", pid)
+	return nil
+}
+
+// launch starts the container's shim, which creates it in the OCI
+// runtime, and begins watching the shim.
+func (r *Runtime) launch(ctx context.Context, c *container) error {
 	binary, err := r.shimBinary()
 	if err != nil {
 		return err
@@ -103,25 +138,6 @@ func (r *Runtime) start(ctx context.Context, c *container) error {
 	}
 	r.wg.Add(1)
 	go r.watch(c)
-
-	// The process may exit before runc start returns; its start time is
-	// taken before, so a fast exit still reports startedAt <= finishedAt.
-	r.mu.Lock()
-	c.startAt = r.now()
-	r.mu.Unlock()
-	if err := r.runc.Start(ctx, c.id); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	if c.status.State == runtime.StateCreated {
-		c.status.State = runtime.StateRunning
-		c.status.StartedAt = c.startAt
-	}
-	r.mu.Unlock()
-	if err := r.recordContainer(c); err != nil {
-		r.log.Warn("container record", "container", c.cfg.Name, "id", c.id, "err", err)
-	}
-	r.log.Debug("container started", "container", c.cfg.Name, "attempt", c.cfg.Attempt, "id", c.id, "pid", l.PID)
 	return nil
 }
 
