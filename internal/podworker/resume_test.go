@@ -176,6 +176,13 @@ func TestResumeAdoptsAnInstanceStartedAfterTheLastSave(t *testing.T) {
 	if got := r.w.Status().Phase; got != corev1.PodFailed {
 		t.Errorf("phase %s, want Failed (main exited 3, restartPolicy Never)", got)
 	}
+	rec := r.w.Record()
+	if at := rec.Containers[0].Attempts[0].FinishedAt; at == nil || !at.Equal(t0.Add(time.Second)) {
+		t.Errorf("init finished at %v, want its real exit at +1s (nobody watched it)", at)
+	}
+	if at := rec.Containers[1].Attempts[0].FinishedAt; at == nil || !at.Equal(t0.Add(11*time.Second)) {
+		t.Errorf("main finished at %v, want +11s", at)
+	}
 	wantEvents := map[string]int32{
 		"Scheduled ": 1, "Pulled spec.initContainers{init}": 1, "Created spec.initContainers{init}": 1, "Started spec.initContainers{init}": 1,
 		"Pulled spec.containers{main}": 1, "Created spec.containers{main}": 1, "Started spec.containers{main}": 1,
@@ -371,5 +378,30 @@ func TestResumeAdoptsARestart(t *testing.T) {
 	}
 	if got := restarts(r.w.Status(), "main"); got != 2 {
 		t.Errorf("RestartCount %d, want 2", got)
+	}
+}
+
+// TestResumeAfterTheSandboxVanished: the runtime lost the checkpointed
+// sandbox (a reboot, a manual cleanup) while nobody supervised the pod:
+// its running instance ended ContainerStatusUnknown (exit 137) and the
+// pod goes on in a new sandbox, as the kubelet's does.
+func TestResumeAfterTheSandboxVanished(t *testing.T) {
+	r := newResumeWorld(t, podOf("gone", corev1.RestartPolicyAlways, nil, busybox("main", "sleep 600")))
+	r.step(t, 0, podworker.EventStart)
+	r.w.Stop()
+	if err := r.rt.RemovePodSandbox(context.Background(), "sandbox-uid-gone-0"); err != nil {
+		t.Fatal(err)
+	}
+	r.clk.SetTime(t0.Add(5 * time.Second))
+	r.resume(t, nil)
+	r.step(t, 5*time.Second, podworker.EventStart)
+
+	rec := r.w.Record()
+	a := rec.Containers[0].Attempts
+	if len(a) != 2 || a[0].Reason != "ContainerStatusUnknown" || exitString(a[0].ExitCode) != "137" || a[1].StartedAt == nil {
+		t.Fatalf("attempts %+v, want the lost one ContainerStatusUnknown 137 and a new one started", a)
+	}
+	if got := r.rt.SandboxIDs(false); len(got) != 1 {
+		t.Errorf("sandboxes %v, want one new", got)
 	}
 }
