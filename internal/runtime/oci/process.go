@@ -38,6 +38,15 @@ func openProcess(pid int) (*process, error) {
 	return &process{pid: pid, f: os.NewFile(uintptr(fd), fmt.Sprintf("pidfd:%d", pid))}, nil
 }
 
+// newProcess wraps a pidfd of pid that the caller hands over.
+func newProcess(pid, pidfd int) (*process, error) {
+	if err := unix.SetNonblock(pidfd, true); err != nil {
+		_ = unix.Close(pidfd)
+		return nil, fmt.Errorf("pidfd of process %d: %w", pid, err)
+	}
+	return &process{pid: pid, f: os.NewFile(uintptr(pidfd), fmt.Sprintf("pidfd:%d", pid))}, nil
+}
+
 // openRecorded opens a pidfd for the process a record names by PID and
 // start time; nil when that process is gone (its PID may be another's).
 func openRecorded(pid int, start string) *process {
@@ -71,8 +80,28 @@ func (p *process) wait() error {
 	if err != nil {
 		return fmt.Errorf("wait for process %d: %w", p.pid, err)
 	}
-	reapShim(p.pid)
+	p.reap()
 	return nil
+}
+
+// reap reaps the process if it is an exited child of this process (a
+// shim this process started or inherited); otherwise (ECHILD) its parent
+// does. It goes through the pidfd, so it cannot take a recycled PID's
+// status.
+func (p *process) reap() {
+	rc, err := p.f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Control(func(fd uintptr) {
+		var info unix.Siginfo
+		for {
+			err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG, nil)
+			if !errors.Is(err, unix.EINTR) {
+				return
+			}
+		}
+	})
 }
 
 // hasExited reports whether the process has exited.
@@ -97,18 +126,6 @@ func exited(fd int) bool {
 			continue
 		}
 		return err == nil && n > 0
-	}
-}
-
-// reapShim reaps pid if it is an exited child of this process; ECHILD (it
-// is not, or was reaped) is fine.
-func reapShim(pid int) {
-	for {
-		var ws unix.WaitStatus
-		_, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		if !errors.Is(err, unix.EINTR) {
-			return
-		}
 	}
 }
 

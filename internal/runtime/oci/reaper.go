@@ -14,6 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// shimComm is the command name of a podrun-shim process.
+const shimComm = "podrun-shim"
+
 // Reaper makes this process a child subreaper and reaps the orphans that
 // adoption brings.
 //
@@ -28,7 +31,9 @@ import (
 // namespace and that nobody registered (watch: the PID-namespace holder of
 // a sandbox), so it never takes an exit status that exec.Cmd.Wait
 // elsewhere in this process waits for (those children share our
-// namespace), nor a shim's. There must be one Reaper per process, shared
+// namespace). Exited shims are reaped too, whoever started them: their
+// status is in their exit.json, and a Runtime watching one reaps it only
+// if it is still there. There must be one Reaper per process, shared
 // by all its Runtimes: main creates it and passes it in Options, or
 // Runtimes created without one share a default Reaper.
 type Reaper struct {
@@ -167,7 +172,7 @@ func (rp *Reaper) reapLocked() {
 }
 
 // zombieChildren lists this process's children that are zombies in a
-// PID namespace nested below ours.
+// PID namespace nested below ours, or shims.
 func zombieChildren() []int {
 	tasks, _ := filepath.Glob("/proc/self/task/*/children")
 	var out []int
@@ -178,7 +183,7 @@ func zombieChildren() []int {
 		}
 		for _, f := range strings.Fields(string(data)) {
 			pid, err := strconv.Atoi(f)
-			if err == nil && nestedZombie(pid) {
+			if err == nil && orphanZombie(pid) {
 				out = append(out, pid)
 			}
 		}
@@ -186,10 +191,12 @@ func zombieChildren() []int {
 	return out
 }
 
-// nestedZombie reports whether pid is a zombie whose NSpid line shows it
-// in more than one PID namespace. The short stat file is read first: most
-// children are not zombies.
-func nestedZombie(pid int) bool {
+// orphanZombie reports whether pid is a zombie whose NSpid line shows it
+// in more than one PID namespace, or a podrun-shim: a shim whose podrun
+// died is re-parented to the nearest subreaper, and nobody needs its exit
+// status (its exit.json holds the container's). The short stat file is
+// read first: most children are not zombies.
+func orphanZombie(pid int) bool {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return false
@@ -197,6 +204,9 @@ func nestedZombie(pid int) bool {
 	i := strings.LastIndexByte(string(stat), ')')
 	if i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z' {
 		return false
+	}
+	if j := strings.IndexByte(string(stat), '('); j >= 0 && string(stat[j+1:i]) == shimComm {
+		return true
 	}
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {

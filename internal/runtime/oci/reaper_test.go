@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -15,7 +16,13 @@ import (
 // (or was reaped already).
 func exitedChild(t *testing.T, nested bool, started func(pid int)) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command("true")
+	return exitedCommand(t, "true", nested, started)
+}
+
+// exitedCommand is exitedChild running the program at path.
+func exitedCommand(t *testing.T, path string, nested bool, started func(pid int)) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(path)
 	if nested {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
 	}
@@ -37,7 +44,8 @@ func exitedChild(t *testing.T, nested bool, started func(pid int)) *exec.Cmd {
 }
 
 // TestReaperReapsOnlyNestedOrphans checks the Reaper's contract: a zombie
-// child in a nested PID namespace that nobody watches is reaped; a child
+// child in a nested PID namespace that nobody watches, or an exited shim,
+// is reaped; a child
 // in our namespace (an exec.Cmd of this process) and a watched one are
 // left to their owner's Wait.
 func TestReaperReapsOnlyNestedOrphans(t *testing.T) {
@@ -51,6 +59,17 @@ func TestReaperReapsOnlyNestedOrphans(t *testing.T) {
 	orphan := exitedChild(t, true, func(int) {})
 	watched := exitedChild(t, true, rp.watch)
 	defer rp.unwatch(watched.Process.Pid)
+	// An exited shim (here true under the shim's name) is reaped: its
+	// exit status is in its exit.json.
+	shimPath := filepath.Join(t.TempDir(), shimComm)
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(truePath, shimPath); err != nil {
+		t.Fatal(err)
+	}
+	shim := exitedCommand(t, shimPath, false, func(int) {})
 	rp.endStart()
 
 	rp.settle()
@@ -60,6 +79,9 @@ func TestReaperReapsOnlyNestedOrphans(t *testing.T) {
 	}
 	if err := watched.Wait(); err != nil {
 		t.Errorf("Wait of a watched child = %v, want its exit", err)
+	}
+	if err := shim.Wait(); !errors.Is(err, syscall.ECHILD) {
+		t.Errorf("Wait of an exited shim = %v, want ECHILD (already reaped)", err)
 	}
 	if err := orphan.Wait(); !errors.Is(err, syscall.ECHILD) {
 		t.Errorf("Wait of an unwatched nested zombie = %v, want ECHILD (already reaped)", err)

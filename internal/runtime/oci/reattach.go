@@ -215,7 +215,7 @@ func (r *Runtime) loadContainer(ctx context.Context, sb *sandbox, bundle string,
 	// its exit.json, if any, is the container's end; without it, a process
 	// still running is killed (collectExit).
 	if shimProc != nil {
-		reapShim(shimProc.pid)
+		shimProc.reap()
 		shimProc.close()
 	}
 	c.proc = openRecorded(st.PID, st.PIDStart)

@@ -117,25 +117,24 @@ func (r *Runtime) launch(ctx context.Context, c *container) error {
 		_ = r.deleteFromRuntime(context.WithoutCancel(ctx), c)
 		return err
 	}
-	// The shim is our child and cannot vanish before it is reaped; the
-	// container process waits in the runtime's init for start.
-	shimProc, err := openProcess(l.ShimPID)
-	if err == nil {
-		var proc *process
-		if proc, err = openProcess(l.PID); err == nil {
-			r.mu.Lock()
-			c.shim, c.proc = shimProc, proc
-			c.status.PID = l.PID
-			r.mu.Unlock()
-		} else {
-			shimProc.close()
-		}
-	}
+	// The container process waits in the runtime's init for start.
+	shimProc, err := newProcess(l.ShimPID, l.ShimPidfd)
 	if err != nil {
 		_ = r.deleteFromRuntime(context.WithoutCancel(ctx), c)
-		reapShim(l.ShimPID)
 		return err
 	}
+	proc, err := openProcess(l.PID)
+	if err != nil {
+		// The delete kills the container; its shim then ends.
+		_ = r.deleteFromRuntime(context.WithoutCancel(ctx), c)
+		_ = shimProc.wait()
+		shimProc.close()
+		return err
+	}
+	r.mu.Lock()
+	c.shim, c.proc = shimProc, proc
+	c.status.PID = l.PID
+	r.mu.Unlock()
 	r.wg.Add(1)
 	go r.watch(c)
 	return nil

@@ -18,8 +18,11 @@ import (
 // Launched is a shim that created its container.
 type Launched struct {
 	// ShimPID is the shim's PID: a child of the caller until it exits,
-	// which the caller reaps (wait4 on that PID) when it learns of it.
+	// which the caller reaps through ShimPidfd when it learns of it.
 	ShimPID int
+	// ShimPidfd is a pidfd of the shim (close-on-exec, blocking), owned
+	// by the caller: unlike the PID it cannot name another process.
+	ShimPidfd int
 	// PID is the container's main process (created, not yet started).
 	PID int
 }
@@ -48,10 +51,11 @@ func Launch(ctx context.Context, binary string, cfg Config) (Launched, error) {
 		return Launched{}, fmt.Errorf("shim report pipe: %w", err)
 	}
 	defer repR.Close()
+	pidfd := -1
 	proc, err := os.StartProcess(binary, []string{binary, cfg.Bundle}, &os.ProcAttr{
 		Dir:   "/",
 		Files: []*os.File{devNull, logf, logf, repW},
-		Sys:   &syscall.SysProcAttr{Setsid: true},
+		Sys:   &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd},
 	})
 	repW.Close()
 	if err != nil {
@@ -73,7 +77,10 @@ func Launch(ctx context.Context, binary string, cfg Config) (Launched, error) {
 		// The caller watches and reaps it from now on.
 		pid := proc.Pid
 		_ = proc.Release()
-		return Launched{ShimPID: pid, PID: rep.PID}, nil
+		return Launched{ShimPID: pid, ShimPidfd: pidfd, PID: rep.PID}, nil
+	}
+	if pidfd >= 0 {
+		_ = syscall.Close(pidfd)
 	}
 	if rerr != nil {
 		_ = proc.Kill()

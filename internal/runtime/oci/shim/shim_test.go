@@ -82,6 +82,7 @@ func TestShimRecordsOutputAndExit(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Launch: %v", err)
 			}
+			defer unix.Close(l.ShimPidfd)
 			st, err := shim.ReadState(cfg.Bundle)
 			if err != nil {
 				t.Fatalf("ReadState: %v", err)
