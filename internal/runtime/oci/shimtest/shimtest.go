@@ -1,6 +1,3 @@
-// Package shimtest builds cmd/podrun-shim for tests that start real
-// containers: the OCI runtime finds it through $PODRUN_SHIM, which a
-// package's TestMain sets with Setenv.
 package shimtest
 
 import (
