@@ -12,22 +12,7 @@ import (
 // and the failures it covers; any other failure of the scenario is still
 // an error. A known failure that no longer shows fails the test so that
 // it gets removed from here.
-var knownFailures = map[string]knownFailure{
-	"resume/apply-pod-kill":       pendingReattach,
-	"resume/apply-pod-term":       pendingReattach,
-	"resume/apply-pod-crash-loop": pendingReattach,
-	"resume/apply-job-kill":       pendingReattach,
-	"resume/run-pod-kill":         pendingReattach,
-	"resume/run-job-kill":         pendingReattach,
-}
-
-// pendingReattach covers the supervisor-death cases until the OCI
-// runtime re-attaches to what a dead process started (podrun-shim owning
-// each container's output and exit status; ListPodSandbox finding the
-// sandboxes on disk): until then the new supervisor finds no sandbox and
-// ends the pod lost (ContainerStatusUnknown), and the log stops at the
-// death.
-var pendingReattach = knownFailure{why: whyReattach, covers: func(string) bool { return true }}
+var knownFailures = map[string]knownFailure{}
 
 // knownFailure is a diagnosed failure of one scenario.
 type knownFailure struct {
@@ -54,8 +39,6 @@ const (
 	// but later than the full second (delete at 12:00:30.198, preStop
 	// mark written at 12:00:30.xxx, recorded as 12:00:30.000) fails
 	// [delete, mark]. Only such same-second conflicts are excused.
-	whyReattach = "internal/runtime/oci cannot re-attach to the containers of a dead supervisor yet (podrun-shim, lazy loading by ListPodSandbox)"
-
 	markSameSecond = "conformance.Check compares whole-second marks as the start of their second (order within the same second)"
 )
 

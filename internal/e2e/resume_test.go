@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -335,14 +337,16 @@ func resumeCase(t *testing.T, how starter, k workKind, kill killer, w workload) 
 		return r.result()
 	}
 	var follow *exec.Cmd
-	var followOut bytes.Buffer
+	followOut := &syncBuffer{}
 	if w == numbered {
 		p := r.pod(k)
 		follow = exec.Command(r.bin, "--root", e.root, "logs", "-f", p.Name, "-c", "main")
-		follow.Stdout, follow.Stderr = &followOut, &followOut
+		follow.Stdout, follow.Stderr = followOut, followOut
 		if err := follow.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// Following (it printed the lines so far) before the death.
+		r.until(30*time.Second, "following the log", func() bool { return strings.Contains(followOut.String(), "10\n") })
 	}
 	before := r.pod(k)
 
@@ -363,11 +367,14 @@ func resumeCase(t *testing.T, how starter, k workKind, kill killer, w workload) 
 		if err := syscall.Kill(pids[0], sig); err != nil {
 			t.Fatal(err)
 		}
-		r.until(10*time.Second, "the supervisor gone", func() bool { return len(r.supervisors()) == 0 })
+		r.until(10*time.Second, "the supervisor gone", func() bool { return !slices.Contains(r.supervisors(), pids[0]) })
 	}
 	if w == numbered {
-		// Lines go on being written while nobody supervises.
-		r.until(10*time.Second, "logging with no supervisor", r.mainRunning(k, 30))
+		// Lines go on being written while nobody supervises (logs -f may
+		// start a new supervisor meanwhile: it looks every 2 s).
+		if !r.until(10*time.Second, "logging after the death", r.mainRunning(k, 30)) {
+			r.fail("pod while nobody supervised it: %s\nlog files: %s", describeStatus(r.pod(k)), logFiles(r.st, r.pod(k)))
+		}
 	}
 
 	// The next command notices and starts a new supervisor.
@@ -376,7 +383,9 @@ func resumeCase(t *testing.T, how starter, k workKind, kill killer, w workload) 
 	}
 	// One new supervisor (a concurrent start by logs -f loses the lock
 	// and exits).
-	r.until(10*time.Second, "supervised by one new supervisor", func() bool { return len(r.supervisors()) == 1 })
+	if !r.until(10*time.Second, "supervised by one new supervisor", func() bool { return len(r.supervisors()) == 1 }) {
+		r.fail("supervisors: %v", r.supervisors())
+	}
 	var final *corev1.Pod
 	r.until(2*time.Minute, "terminal under the new supervisor", func() bool {
 		final = r.pod(k)
@@ -457,17 +466,15 @@ func (r *resumeEnv) checkPod(before, final *corev1.Pod, w workload) {
 	if w != numbered {
 		return
 	}
-	// The sidecar stopped after main ended (reverse order, SIGTERM).
-	raw, err := r.st.GetRecord(context.Background(), final.Namespace, final.Name)
-	if err != nil {
-		r.fail("run record: %v", err)
-		return
-	}
+	// The sidecar stopped after main ended (reverse order, SIGTERM), as
+	// the run record says once the worker finished it (it is saved just
+	// after the terminal status).
 	rec := &podworker.Record{}
-	if err := json.Unmarshal(raw, rec); err != nil {
-		r.fail("run record: %v", err)
-		return
-	}
+	r.until(10*time.Second, "the run record finished", func() bool {
+		raw, err := r.st.GetRecord(context.Background(), final.Namespace, final.Name)
+		*rec = podworker.Record{}
+		return err == nil && json.Unmarshal(raw, rec) == nil && rec.FinishedAt != nil
+	})
 	end := map[string]*time.Time{}
 	for _, c := range rec.Containers {
 		if len(c.Attempts) != 1 {
@@ -571,4 +578,36 @@ func reapOrphans(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// logFiles lists the log files of pod with their line counts.
+func logFiles(st *store.Store, p *corev1.Pod) string {
+	if p == nil {
+		return "<no pod>"
+	}
+	files, _ := filepath.Glob(filepath.Join(st.LogDir(p.Namespace, p.Name, p.UID), "*", "*.log"))
+	var out []string
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		out = append(out, fmt.Sprintf("%s (%d lines)", f, bytes.Count(data, []byte("\n"))))
+	}
+	return strings.Join(out, ", ")
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
