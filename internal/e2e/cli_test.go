@@ -274,10 +274,27 @@ func TestRunTimeout(t *testing.T) {
 		t.Errorf("run took %s with --timeout 4s (grace 10s)", d)
 	}
 	out := p.output()
-	for _, want := range []string{"timed out after 4s", `init container "postgres" of pod/lab-init-`, "never finished"} {
+	for _, want := range []string{"timed out after 4s", `init container "postgres" of pod/lab-init-`, "never finished",
+		"job.batch/lab-init Failed (DeadlineExceeded: Job was active longer than specified deadline)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	// The Job the run stopped says so, and no supervisor takes it up
+	// again (it would start a new pod).
+	get := startPodrun(t, e.root, "get", "jobs")
+	if code := get.wait(time.Minute); code != 0 {
+		t.Errorf("get jobs: exit %d\n%s", code, get.output())
+	}
+	if got := get.output(); !strings.Contains(got, "lab-init   Failed ") || strings.Contains(got, "warning") {
+		t.Errorf("get jobs after the timed-out run:\n%s\nwant lab-init Failed, no warning", got)
+	}
+	st, err := store.Open(e.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pods, err := st.ListPods(context.Background(), "default"); err != nil || len(pods) != 1 {
+		t.Errorf("pods after get jobs: %d (%v), want the run's one", len(pods), err)
 	}
 }
 
