@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -147,6 +148,9 @@ func TestE2EReattach(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
+	if _, err := tr.RunPodSandbox(ctx, runtime.SandboxConfig{Pod: res.Pod, LogDir: res.LogDir}); !errors.Is(err, runtime.ErrAlreadyExists) {
+		t.Errorf("RunPodSandbox over the sandbox on disk = %v, want ErrAlreadyExists", err)
+	}
 	sandboxes, err := tr.ListPodSandbox(ctx, string(res.Pod.UID))
 	if err != nil || len(sandboxes) != 1 || sandboxes[0].ID != res.Sandbox || !sandboxes[0].Ready {
 		t.Fatalf("ListPodSandbox = %+v, %v; want the one sandbox %s, ready", sandboxes, err, res.Sandbox)

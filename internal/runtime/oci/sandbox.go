@@ -101,6 +101,12 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg runtime.SandboxConfig) 
 		r.mu.Unlock()
 		return "", fmt.Errorf("run pod sandbox %q for %s: %w", id, podName(cfg.Pod), runtime.ErrAlreadyExists)
 	}
+	// Also one another process created under the same Root (loaded by
+	// PodSandboxStatus or ListPodSandbox).
+	if _, err := os.Stat(sb.dir); err == nil {
+		r.mu.Unlock()
+		return "", fmt.Errorf("run pod sandbox %q for %s: on disk: %w", id, podName(cfg.Pod), runtime.ErrAlreadyExists)
+	}
 	r.sandboxes[id] = sb
 	r.mu.Unlock()
 
