@@ -53,7 +53,8 @@ var ErrImmutable = errors.New("field is immutable")
 // Apply stores each pod and Job (defaulted and validated by the caller)
 // and starts one detached supervisor for each, returning as soon as every
 // supervisor holds its lock. An object that already exists with the same
-// spec is "unchanged" (and its supervisor is restarted if it died); one
+// spec is "unchanged" (and its supervisor is restarted if it died:
+// EnsureSupervised, EnsureJobSupervised); one
 // with a different spec is an error wrapping ErrImmutable. Results are in
 // the order of the arguments, pods first.
 func Apply(ctx context.Context, st *store.Store, pods []*corev1.Pod, jobs []*batchv1.Job, opts ApplyOptions) []Applied {
@@ -129,6 +130,9 @@ func applyJob(ctx context.Context, st *store.Store, j *batchv1.Job, spec *superv
 		}
 		if !apiequality.Semantic.DeepEqual(want.Spec, cur.Spec) {
 			return "", &ImmutableError{Kind: KindJob, Name: name}
+		}
+		if _, err := EnsureJobSupervised(ctx, st, opts.Launch, ns, name); err != nil {
+			return "", fmt.Errorf("apply job %s/%s: %w", ns, name, err)
 		}
 		return "unchanged", nil
 	case !errors.Is(err, store.ErrNotFound):

@@ -114,6 +114,20 @@ func TestApply(t *testing.T) {
 		t.Errorf("second apply started supervisors %v, want none", starter.started)
 	}
 
+	// The Job's supervisor ran and died: applying again restarts it.
+	unlock, err := lockJob(st.Root(), "default", "batch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	got = outcomes(Apply(ctx, st, nil, []*batchv1.Job{applyJobFixture("true")}, opts))
+	if diff := cmp.Diff([]outcome{{Object: "job/batch", Action: "unchanged"}}, got); diff != "" {
+		t.Errorf("apply after the Job's supervisor died (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"job default/batch"}, starter.started); diff != "" {
+		t.Errorf("supervisors started after the Job's died (-want +got):\n%s", diff)
+	}
+
 	got = outcomes(Apply(ctx, st, []*corev1.Pod{applyPodFixture("busybox:1.36")}, []*batchv1.Job{applyJobFixture("false")}, opts))
 	want = []outcome{{Object: "pod/web", Immutable: true}, {Object: "job/batch", Immutable: true}}
 	if diff := cmp.Diff(want, got); diff != "" {
