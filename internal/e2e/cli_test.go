@@ -461,3 +461,61 @@ func TestRunRemove(t *testing.T) {
 		t.Errorf("log directory left: %s", l.Name())
 	}
 }
+
+// TestRunDeleteJob: podrun delete of a Job that a podrun run drives (the
+// run holds the Job's lock, as a supervisor does) terminates its pod and
+// removes the Job; the run ends with exit 1.
+func TestRunDeleteJob(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	admit(t)
+	e := newRoot(t)
+	file := writeManifest(t, "job.yaml", `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: deleted
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: main
+        image: busybox
+        imagePullPolicy: IfNotPresent
+        command: ["sh", "-c", "trap 'echo main got SIGTERM; exit 0' TERM; echo main up; sleep 600 & wait"]
+`)
+	p := startPodrun(t, e.root, "run", "-f", file)
+	p.waitLine("[main] main up", time.Minute)
+	del := startPodrun(t, e.root, "delete", "job", "deleted", "--timeout", "60s")
+	if code := del.wait(90 * time.Second); code != 0 || !strings.Contains(del.output(), `job.batch "deleted" deleted`) {
+		t.Errorf("delete job: exit %d\n%s", code, del.output())
+	}
+	if code := p.wait(time.Minute); code != 1 {
+		t.Errorf("run of the deleted Job: exit %d, want 1\n%s", code, p.output())
+	}
+	if out := p.output(); !strings.Contains(out, "[main] main got SIGTERM") {
+		t.Errorf("run output lacks the pod's termination:\n%s", out)
+	}
+	st, err := store.Open(e.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := st.GetJob(ctx, "default", "deleted"); err == nil {
+		t.Errorf("the Job is still in the store")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pods, err := st.ListPods(ctx, "")
+		if err == nil && len(pods) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("pods left in the store: %d (%v)", len(pods), err)
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // the deleter removes them after the run let go
+	}
+}

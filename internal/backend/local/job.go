@@ -92,7 +92,21 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 		}
 	}
 	deletes, cancelled := opts.Delete, ctx.Done()
-	var stopping bool
+	// A run owns the Job like a supervisor (it holds its lock), so it
+	// carries out a podrun delete of the Job too; a supervisor is handed
+	// the deletion in opts.Delete.
+	var jobDeleted chan *int64
+	if !opts.stored {
+		jobDeleted = make(chan *int64, 1)
+		wctx, stopWatch := context.WithCancel(bg)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			watchJobDeletion(wctx, l.store, j.Namespace, j.Name, jobDeleted)
+		}()
+		defer func() { stopWatch(); <-watched }()
+	}
+	var stopping, deleted bool
 	var stopGrace *int64
 	var timer <-chan time.Time
 	var t clock.Timer
@@ -113,7 +127,7 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 			}
 			waitAll(runs)
 			pods, err = l.jobPods(bg, runs)
-			if opts.detach || err != nil {
+			if opts.detach || deleted || err != nil {
 				// A deleted Job: its pods are gone, it gets no verdict.
 				j.Status.Active = 0
 			} else {
@@ -131,7 +145,7 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 					l.jobEvent(bg, j, ev.Type, ev.Reason, ev.Message)
 				}
 			}
-			if saved, perr := l.store.PutJob(bg, j); perr == nil {
+			if saved, perr := l.saveJobStatus(bg, j); perr == nil {
 				j = saved
 				if jw != nil {
 					jw.JobChanged(j.DeepCopy())
@@ -142,9 +156,11 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 		d := job.Plan(j, pods, now)
 		if !equalJobStatus(j.Status, d.Status) {
 			j.Status = d.Status
-			if j, err = l.store.PutJob(bg, j); err != nil {
-				return nil, pods, fmt.Errorf("save job %s: %w", j.Name, err)
+			saved, err := l.saveJobStatus(bg, j)
+			if err != nil {
+				return nil, pods, fmt.Errorf("save job %s/%s: %w", j.Namespace, j.Name, err)
 			}
+			j = saved
 			if jw != nil {
 				jw.JobChanged(j.DeepCopy())
 			}
@@ -191,6 +207,8 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 				continue
 			}
 			stopping, stopGrace = true, g
+		case g := <-jobDeleted:
+			stopping, stopGrace, deleted = true, g, true
 		case <-cancelled:
 			if opts.detach { // stop supervising: leave the pods running
 				waitAll(runs)
@@ -200,6 +218,15 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 			stopping, stopGrace = true, &zero
 		}
 	}
+}
+
+// saveJobStatus stores j's status — only its status: a deletion mark
+// another process wrote meanwhile stays — and returns the Job stored.
+func (l *Local) saveJobStatus(ctx context.Context, j *batchv1.Job) (*batchv1.Job, error) {
+	return l.store.UpdateJob(ctx, j.Namespace, j.Name, func(cur *batchv1.Job) error {
+		cur.Status = j.Status
+		return nil
+	})
 }
 
 // jobPods reads the current state of the Job's pods from the store.
