@@ -2,6 +2,8 @@ package oci
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,9 +14,22 @@ import (
 
 // TestE2ERemoveSandboxOfADeadProcess lets one Runtime stop supervising a
 // running pod (as a crashed supervisor would) and removes the sandbox
-// through a second Runtime on the same root: nothing may be left.
+// through a second Runtime on the same root, which loads it from its
+// records: nothing may be left.
 func TestE2ERemoveSandboxOfADeadProcess(t *testing.T) {
 	t.Parallel()
+	testRemoveSandboxOfADeadProcess(t, false)
+}
+
+// TestE2ERemoveSandboxOfAnOlderBuild is TestE2ERemoveSandboxOfADeadProcess
+// with the records an older build wrote (no configuration): the sandbox
+// cannot be loaded, only removed.
+func TestE2ERemoveSandboxOfAnOlderBuild(t *testing.T) {
+	t.Parallel()
+	testRemoveSandboxOfADeadProcess(t, true)
+}
+
+func testRemoveSandboxOfADeadProcess(t *testing.T, oldRecords bool) {
 	requireE2E(t)
 	root, err := os.MkdirTemp("", "podrun-oci-")
 	if err != nil {
@@ -62,8 +77,14 @@ func TestE2ERemoveSandboxOfADeadProcess(t *testing.T) {
 	// Reaper is shared and outlives the first Runtime.
 	first.reaper.unwatch(pids[len(pids)-1])
 
+	if oldRecords {
+		rewriteAsOldRecords(t, root, sb)
+	}
 	second := newTestRuntime(t, func(o *Options) { o.Root, o.CgroupParent = root, parent })
 	second.pids = pids
+	if _, err := second.PodSandboxStatus(ctx, sb); oldRecords != errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("PodSandboxStatus of the sandbox left = %v; want it found only from current records", err)
+	}
 	if err := second.RemovePodSandbox(ctx, sb); err != nil {
 		t.Fatalf("RemovePodSandbox through another Runtime: %v", err)
 	}
@@ -78,4 +99,37 @@ func sandboxPausePID(r *Runtime, id string) int {
 		return sb.pause.Process.Pid
 	}
 	return 0
+}
+
+// rewriteAsOldRecords rewrites the sandbox's records as a build without
+// re-attach wrote them.
+func rewriteAsOldRecords(t *testing.T, root, sb string) {
+	t.Helper()
+	dir := filepath.Join(root, "sandboxes", sb)
+	var rec sandboxRecord
+	readRecord(t, filepath.Join(dir, sandboxRecordFile), &rec)
+	old := sandboxRecord{ID: rec.ID, Cgroup: rec.Cgroup, PausePID: rec.PausePID, PauseStart: rec.PauseStart}
+	if err := writeRecord(dir, sandboxRecordFile, old); err != nil {
+		t.Fatal(err)
+	}
+	bundles, _ := filepath.Glob(filepath.Join(root, "containers", "*", containerRecordFile))
+	for _, f := range bundles {
+		var c containerRecord
+		readRecord(t, f, &c)
+		old := containerRecord{ID: c.ID, Sandbox: c.Sandbox, Cgroup: c.Cgroup, Overlay: c.Overlay}
+		if err := writeRecord(filepath.Dir(f), containerRecordFile, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func readRecord(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatal(err)
+	}
 }
