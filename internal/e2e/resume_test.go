@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,6 +38,7 @@ var resumeCases = map[string]func(t *testing.T) childResult{
 	"apply-pod-term":       func(t *testing.T) childResult { return resumeCase(t, startApply, kindPod, termSupervisor, numbered) },
 	"apply-pod-crash-loop": func(t *testing.T) childResult { return resumeCase(t, startApply, kindPod, killSupervisor, crashTwice) },
 	"apply-job-kill":       func(t *testing.T) childResult { return resumeCase(t, startApply, kindJob, killSupervisor, numbered) },
+	"apply-job-term":       func(t *testing.T) childResult { return resumeCase(t, startApply, kindJob, termSupervisor, numbered) },
 	"run-pod-kill":         func(t *testing.T) childResult { return resumeCase(t, startRun, kindPod, killRun, numbered) },
 	"run-job-kill":         func(t *testing.T) childResult { return resumeCase(t, startRun, kindJob, killRun, numbered) },
 }
@@ -367,7 +367,9 @@ func resumeCase(t *testing.T, how starter, k workKind, kill killer, w workload) 
 		if err := syscall.Kill(pids[0], sig); err != nil {
 			t.Fatal(err)
 		}
-		r.until(10*time.Second, "the supervisor gone", func() bool { return !slices.Contains(r.supervisors(), pids[0]) })
+		// Dead (a zombie: its files, and so its lock, closed) — not just
+		// without a command line, which it loses earlier in its exit.
+		r.until(10*time.Second, "the supervisor gone", func() bool { return zombie(pids[0]) })
 	}
 	if w == numbered {
 		// Lines go on being written while nobody supervises (logs -f may
@@ -384,7 +386,7 @@ func resumeCase(t *testing.T, how starter, k workKind, kill killer, w workload) 
 	// One new supervisor (a concurrent start by logs -f loses the lock
 	// and exits).
 	if !r.until(10*time.Second, "supervised by one new supervisor", func() bool { return len(r.supervisors()) == 1 }) {
-		r.fail("supervisors: %v", r.supervisors())
+		r.fail("supervisors: %v; lock holders: %s", r.supervisors(), lockHolders(filepath.Join(r.e.root, "namespaces", "default", "supervisors", resumeName+".lock")))
 	}
 	var final *corev1.Pod
 	r.until(2*time.Minute, "terminal under the new supervisor", func() bool {
@@ -610,4 +612,28 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// lockHolders describes the processes holding a lock on the file path,
+// from /proc/locks.
+func lockHolders(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err.Error()
+	}
+	ino := fi.Sys().(*syscall.Stat_t).Ino
+	data, _ := os.ReadFile("/proc/locks")
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		// 1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF
+		if len(f) < 6 || !strings.HasSuffix(f[5], fmt.Sprintf(":%d", ino)) {
+			continue
+		}
+		pid := 0
+		fmt.Sscan(f[4], &pid)
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		out = append(out, fmt.Sprintf("%s pid %d (%s)", f[3], pid, strings.ReplaceAll(string(cmd), "\x00", " ")))
+	}
+	return strings.Join(out, "; ")
 }
