@@ -249,8 +249,16 @@ func readOOMScoreAdj() int {
 	return n
 }
 
-// shimBinary finds the podrun-shim binary: Options.Shim, $PODRUN_SHIM,
-// podrun-shim beside the running executable, then $PATH.
+// ShimPath returns the podrun-shim binary the Runtime starts for each
+// container: Options.Shim when set, else $PODRUN_SHIM when set, else
+// podrun-shim beside the running executable, else podrun-shim in $PATH. A
+// path given explicitly (option or variable) that is not an executable
+// file is an error, not passed over. The error, wrapping
+// runtime.ErrNotSupported, names what was tried; a caller may check it
+// before starting anything (StartContainer fails with it otherwise).
+func (r *Runtime) ShimPath() (string, error) { return r.shimBinary() }
+
+// shimBinary finds the podrun-shim binary (ShimPath) once.
 func (r *Runtime) shimBinary() (string, error) {
 	r.shimMu.Lock()
 	defer r.shimMu.Unlock()
@@ -258,27 +266,37 @@ func (r *Runtime) shimBinary() (string, error) {
 		return r.shimPath, nil
 	}
 	var tried []string
-	try := func(what, path string) bool {
-		if path == "" {
-			return false
+	for _, c := range []struct{ what, path string }{
+		{"Options.Shim", r.opts.Shim}, {"$" + ShimEnv, os.Getenv(ShimEnv)},
+	} {
+		if c.path == "" {
+			continue
 		}
-		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			r.shimPath = path
-			return true
+		if isExecutable(c.path) {
+			r.shimPath = c.path
+			return c.path, nil
 		}
-		tried = append(tried, fmt.Sprintf("%s %q", what, path))
-		return false
+		return "", fmt.Errorf("podrun-shim: %s %q is not an executable file: %w", c.what, c.path, runtime.ErrNotSupported)
 	}
-	if try("Options.Shim", r.opts.Shim) || try("$"+ShimEnv, os.Getenv(ShimEnv)) {
-		return r.shimPath, nil
+	if exe, err := os.Executable(); err == nil {
+		beside := filepath.Join(filepath.Dir(exe), "podrun-shim")
+		if isExecutable(beside) {
+			r.shimPath = beside
+			return beside, nil
+		}
+		tried = append(tried, fmt.Sprintf("%q beside %s", beside, filepath.Base(exe)))
 	}
-	if exe, err := os.Executable(); err == nil && try("beside "+filepath.Base(exe), filepath.Join(filepath.Dir(exe), "podrun-shim")) {
-		return r.shimPath, nil
-	}
-	if path, err := exec.LookPath("podrun-shim"); err == nil && try("$PATH", path) {
-		return r.shimPath, nil
+	if path, err := exec.LookPath("podrun-shim"); err == nil && isExecutable(path) {
+		r.shimPath = path
+		return path, nil
 	}
 	tried = append(tried, "podrun-shim in $PATH")
-	return "", fmt.Errorf("podrun-shim not found (tried %s); build it with `go build -o bin/ ./cmd/podrun ./cmd/podrun-shim`: %w",
-		strings.Join(tried, ", "), runtime.ErrNotSupported)
+	return "", fmt.Errorf("podrun-shim not found (Options.Shim and $%s unset; tried %s); build it with `go build -o bin/ ./cmd/podrun ./cmd/podrun-shim`: %w",
+		ShimEnv, strings.Join(tried, ", "), runtime.ErrNotSupported)
+}
+
+// isExecutable reports whether path is a regular file with an execute bit.
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
