@@ -12,4 +12,11 @@
 // timeout) arrive on a channel and terminate the pods the way the kubelet
 // does; cancelling ctx kills them at once (grace 0). Either way nothing is
 // left running when a run returns.
+//
+// In the background (podrun apply) a detached supervisor per pod or Job
+// does the same (Supervise, "Background pods" in supervise.go). A
+// supervisor or run that dies leaves its containers running; the next
+// podrun command starts a new supervisor, which continues the pods from
+// their checkpoints (resume.go) — or, for what cannot be continued, ends
+// them as the kubelet ends containers it cannot locate (adopt.go).
 package local

@@ -38,11 +38,14 @@ import (
 //	delete ◄──pod gone (watch)── store ◄──DeletePod── supervisor (done)
 //	get/describe/logs ──EnsureSupervised──► new supervisor if the lock
 //	                                        is free and the pod not done
+//	get/describe/wait job ──EnsureJobSupervised──► new Job supervisor
 //
 // A pod whose lock is free is unowned: terminal, never started, or its
 // supervisor died. Whoever removes an unowned pod takes its lock first.
-// `podrun run` holds the same lock while it drives a pod, so the two
-// process models never compete for one pod.
+// `podrun run` holds the same locks (a pod's, a Job's) while it drives
+// them, so the two process models never compete for one object. A new
+// supervisor continues what a dead one (or a dead run) left: see
+// "Continuing a pod after its supervisor died" in resume.go.
 
 // Kind is the kind of object a supervisor owns.
 type Kind string
@@ -250,7 +253,10 @@ func lastLine(path string) string {
 // Cancelling ctx (SIGTERM to the supervisor) stops supervising: the
 // containers keep running and Supervise returns nil without touching the
 // store; the next podrun command that reads the pod starts a new
-// supervisor (EnsureSupervised).
+// supervisor (EnsureSupervised, EnsureJobSupervised), which continues it.
+// A supervisor started for a pod a previous one left continues it from
+// its checkpoint (or, if it cannot be continued, ends it lost:
+// adoptOrphans); one for a Job adopts the Job's pods (adoptJobPods).
 func Supervise(ctx context.Context, opts Options, k Kind, ns, name string, ready func()) error {
 	if ready == nil {
 		ready = func() {}
