@@ -55,6 +55,9 @@ func (o *applyOptions) run(ctx context.Context, g *globalOptions, streams Stream
 		return err
 	}
 	pods, jobs, set, settings := w.pods, w.jobs, w.set, w.settings
+	if err := local.CheckRuntime(o.runtime); err != nil {
+		return &ExitError{Code: ExitRuntime, Err: err}
+	}
 
 	st, err := openStore(g)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -174,5 +176,46 @@ spec:
 	}
 	if _, err := e.st.GetJob(ctx, "default", "once"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("job after delete: %v, want gone", err)
+	}
+}
+
+// TestRunAndApplyWithoutRuntimeParts checks that run and apply refuse to
+// start when podrun-shim or the OCI runtime is missing: exit 3, an error
+// naming what is missing, and nothing stored (not a pod that ends in
+// StartError).
+func TestRunAndApplyWithoutRuntimeParts(t *testing.T) {
+	const pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: good\nspec:\n  containers:\n  - name: main\n    image: busybox\n"
+	missing := filepath.Join(t.TempDir(), "podrun-shim")
+	for _, tc := range []struct {
+		name        string
+		shim        string
+		args        []string
+		wantMention string
+	}{
+		{name: "apply without shim", shim: missing, args: []string{"apply", "-f", "-"},
+			wantMention: `$PODRUN_SHIM "` + missing + `" is not an executable file`},
+		{name: "run without shim", shim: missing, args: []string{"run", "-f", "-"},
+			wantMention: `$PODRUN_SHIM "` + missing + `" is not an executable file`},
+		{name: "apply without runtime", args: []string{"apply", "--runtime", "/nonexistent/runc", "-f", "-"},
+			wantMention: `oci runtime "/nonexistent/runc"`},
+		{name: "run without runtime", args: []string{"run", "--runtime", "/nonexistent/runc", "-f", "-"},
+			wantMention: `oci runtime "/nonexistent/runc"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := tc.wantMention
+			if os.Geteuid() != 0 {
+				want = "needs root"
+			}
+			t.Setenv("PODRUN_SHIM", tc.shim)
+			root := t.TempDir()
+			got := runPodrun(t, root, pod, tc.args...)
+			if !strings.Contains(got, "exit: 3\n") || !strings.Contains(got, "error: cannot run pods here: ") || !strings.Contains(got, want) {
+				t.Errorf("got\n%s\nwant exit 3 and an error mentioning %q", got, want)
+			}
+			st := seedStoreEmpty(t, root)
+			if diff := cmp.Diff([]string(nil), storedNames(t, st)); diff != "" {
+				t.Errorf("objects stored (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

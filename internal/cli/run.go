@@ -73,6 +73,9 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 		return err
 	}
 	pods, jobs, set, settings := w.pods, w.jobs, w.set, w.settings
+	if err := local.CheckRuntime(o.runtime); err != nil {
+		return &ExitError{Code: ExitRuntime, Err: err}
+	}
 
 	for _, warning := range probeWarnings(pods, jobs) {
 		fmt.Fprintf(streams.ErrOut, "podrun: warning: %s\n", warning)

@@ -121,3 +121,14 @@ func (p podImages) ImageID(_ context.Context, ref string) (string, error) {
 	}
 	return img.ID.String(), nil
 }
+
+// CheckRuntime reports, without creating or starting anything, whether
+// this machine has what running pods with the named OCI runtime needs:
+// root, the runtime binary and podrun-shim (oci.Check). run and apply call
+// it before they store or start anything.
+func CheckRuntime(name string) error {
+	if err := oci.Check(oci.Options{Runtime: name}); err != nil {
+		return fmt.Errorf("cannot run pods here: %w", err)
+	}
+	return nil
+}

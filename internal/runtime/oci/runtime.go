@@ -265,15 +265,25 @@ func (r *Runtime) shimBinary() (string, error) {
 	if r.shimPath != "" {
 		return r.shimPath, nil
 	}
+	path, err := findShim(r.opts.Shim)
+	if err != nil {
+		return "", err
+	}
+	r.shimPath = path
+	return path, nil
+}
+
+// findShim looks for podrun-shim in ShimPath's order, explicit being
+// Options.Shim.
+func findShim(explicit string) (string, error) {
 	var tried []string
 	for _, c := range []struct{ what, path string }{
-		{"Options.Shim", r.opts.Shim}, {"$" + ShimEnv, os.Getenv(ShimEnv)},
+		{"Options.Shim", explicit}, {"$" + ShimEnv, os.Getenv(ShimEnv)},
 	} {
 		if c.path == "" {
 			continue
 		}
 		if isExecutable(c.path) {
-			r.shimPath = c.path
 			return c.path, nil
 		}
 		return "", fmt.Errorf("podrun-shim: %s %q is not an executable file: %w", c.what, c.path, runtime.ErrNotSupported)
@@ -281,18 +291,33 @@ func (r *Runtime) shimBinary() (string, error) {
 	if exe, err := os.Executable(); err == nil {
 		beside := filepath.Join(filepath.Dir(exe), "podrun-shim")
 		if isExecutable(beside) {
-			r.shimPath = beside
 			return beside, nil
 		}
 		tried = append(tried, fmt.Sprintf("%q beside %s", beside, filepath.Base(exe)))
 	}
 	if path, err := exec.LookPath("podrun-shim"); err == nil && isExecutable(path) {
-		r.shimPath = path
 		return path, nil
 	}
 	tried = append(tried, "podrun-shim in $PATH")
 	return "", fmt.Errorf("podrun-shim not found (Options.Shim and $%s unset; tried %s); build it with `go build -o bin/ ./cmd/podrun ./cmd/podrun-shim`: %w",
 		ShimEnv, strings.Join(tried, ", "), runtime.ErrNotSupported)
+}
+
+// Check reports, without creating or starting anything, whether New and
+// StartContainer would find what they need on this machine: root, the
+// OCI runtime binary opts.Runtime names and podrun-shim (ShimPath). Its
+// errors wrap runtime.ErrNotSupported; callers check before they store or
+// start a pod, so that a missing part is an error up front, not a pod
+// that ends in StartError.
+func Check(opts Options) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("oci runtime needs root: %w", runtime.ErrNotSupported)
+	}
+	if _, err := newClient(opts.Runtime, ""); err != nil {
+		return err
+	}
+	_, err := findShim(opts.Shim)
+	return err
 }
 
 // isExecutable reports whether path is a regular file with an execute bit.

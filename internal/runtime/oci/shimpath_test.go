@@ -64,3 +64,43 @@ func TestShimPath(t *testing.T) {
 		})
 	}
 }
+
+// TestCheck checks that Check names a missing runtime binary or shim, and
+// passes when both are there.
+func TestCheck(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("Check needs root")
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"runc", "podrun-shim"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shim := filepath.Join(dir, "podrun-shim")
+	for _, tc := range []struct {
+		name        string
+		opts        Options
+		wantMention string // "" means no error
+	}{
+		{name: "both there", opts: Options{Runtime: filepath.Join(dir, "runc"), Shim: shim}},
+		{name: "no runtime", opts: Options{Runtime: filepath.Join(dir, "nosuch-runc"), Shim: shim},
+			wantMention: `oci runtime "` + filepath.Join(dir, "nosuch-runc") + `"`},
+		{name: "no shim", opts: Options{Runtime: filepath.Join(dir, "runc"), Shim: filepath.Join(dir, "nosuch-shim")},
+			wantMention: "is not an executable file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(ShimEnv, "")
+			err := Check(tc.opts)
+			if tc.wantMention == "" {
+				if err != nil {
+					t.Fatalf("Check = %v; want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, runtime.ErrNotSupported) || !strings.Contains(err.Error(), tc.wantMention) {
+				t.Fatalf("Check = %v; want an error wrapping ErrNotSupported that mentions %q", err, tc.wantMention)
+			}
+		})
+	}
+}
