@@ -232,6 +232,14 @@ func parseResources(args []string) ([]resourceRequest, error) {
 	}
 	var reqs []resourceRequest
 	for _, typ := range strings.Split(args[0], ",") {
+		if strings.EqualFold(typ, "all") {
+			// kubectl's category "all": of its kinds podrun has pods and
+			// Jobs, listed in that order.
+			for _, k := range []resourceKind{podKind, jobKind} {
+				reqs = append(reqs, resourceRequest{kind: k, names: args[1:]})
+			}
+			continue
+		}
 		k, err := kindOf(typ)
 		if err != nil {
 			return nil, err
