@@ -41,6 +41,9 @@ var resumeCases = map[string]func(t *testing.T) childResult{
 	"apply-job-term":       func(t *testing.T) childResult { return resumeCase(t, startApply, kindJob, termSupervisor, numbered) },
 	"run-pod-kill":         func(t *testing.T) childResult { return resumeCase(t, startRun, kindPod, killRun, numbered) },
 	"run-job-kill":         func(t *testing.T) childResult { return resumeCase(t, startRun, kindJob, killRun, numbered) },
+	"run-pod-interrupt-kill": func(t *testing.T) childResult {
+		return resumeCase(t, startRun, kindPod, interruptKillRun, numbered)
+	},
 }
 
 // envPodrun names the podrun binary for a child (runChild sets it).
@@ -85,9 +88,10 @@ const (
 )
 
 const (
-	killSupervisor killer = iota // kill -9 of the supervisor
-	termSupervisor               // SIGTERM: stop supervising
-	killRun                      // kill -9 of podrun run
+	killSupervisor   killer = iota // kill -9 of the supervisor
+	termSupervisor                 // SIGTERM: stop supervising
+	killRun                        // kill -9 of podrun run
+	interruptKillRun               // Ctrl-C of podrun run, then kill -9 of it while the pod terminates
 )
 
 const (
@@ -108,8 +112,10 @@ func resumePodSpec(w workload, indent int) string {
 	var spec string
 	switch w {
 	case numbered:
+		// main (a shell as PID 1, deaf to SIGTERM) goes on to its last
+		// line within the grace when the pod is deleted.
 		spec = `restartPolicy: Never
-terminationGracePeriodSeconds: 10
+terminationGracePeriodSeconds: 30
 initContainers:
 - name: sidecar
   image: busybox
@@ -355,6 +361,14 @@ func resumeCase(t *testing.T, how starter, k workKind, kill killer, w workload) 
 	case killRun:
 		_ = run.Process.Signal(syscall.SIGKILL)
 		_ = run.Wait()
+	case interruptKillRun:
+		_ = run.Process.Signal(syscall.SIGINT)
+		r.until(10*time.Second, "the pod marked deleted by Ctrl-C", func() bool {
+			p := r.pod(k)
+			return p != nil && p.DeletionTimestamp != nil
+		})
+		_ = run.Process.Signal(syscall.SIGKILL)
+		_ = run.Wait()
 	case killSupervisor, termSupervisor:
 		pids := r.supervisors()
 		if len(pids) != 1 {
@@ -398,6 +412,14 @@ func resumeCase(t *testing.T, how starter, k workKind, kill killer, w workload) 
 	}
 	r.checkPod(before, final, w)
 	r.checkLogs(final, w)
+	if kill == interruptKillRun {
+		// Ctrl-C stops a run's pods but keeps them, also when a new
+		// supervisor finishes stopping them.
+		r.until(30*time.Second, "the new supervisor done", func() bool { return len(r.supervisors()) == 0 })
+		if p := r.pod(k); p == nil || p.DeletionTimestamp == nil {
+			r.fail("pod once its supervisor ended: %v; want it kept, with its deletion mark", p)
+		}
+	}
 	if k == kindJob {
 		var j *batchv1.Job
 		r.until(30*time.Second, "the Job Complete", func() bool {

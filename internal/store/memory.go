@@ -58,7 +58,7 @@ func (m *memory) write(k Kind, ns, name string, data []byte) error {
 		m.objs[k][ns] = map[string][]byte{}
 	}
 	m.objs[k][ns][name] = slices.Clone(data)
-	if k != Checkpoints { // as on disk, where they are not watched
+	if watched(k) { // as on disk
 		m.notify(Change{Kind: k, Namespace: ns, Name: name})
 	}
 	return nil
@@ -69,7 +69,7 @@ func (m *memory) remove(k Kind, ns, name string) error {
 	defer m.mu.Unlock()
 	if _, ok := m.objs[k][ns][name]; ok {
 		delete(m.objs[k][ns], name)
-		if k != Checkpoints {
+		if watched(k) {
 			m.notify(Change{Kind: k, Namespace: ns, Name: name})
 		}
 	}

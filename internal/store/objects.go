@@ -73,6 +73,9 @@ func (s *Store) DeletePod(ctx context.Context, ns, name string) error {
 		if err := s.b.remove(Checkpoints, ns, name); err != nil {
 			return fmt.Errorf("delete pod %s/%s: checkpoint: %w", ns, name, err)
 		}
+		if err := s.b.remove(Removals, ns, name); err != nil {
+			return fmt.Errorf("delete pod %s/%s: removal request: %w", ns, name, err)
+		}
 		if err := s.b.removeSupervisor(ns, name); err != nil {
 			return fmt.Errorf("delete pod %s/%s: supervisor lock: %w", ns, name, err)
 		}
@@ -178,6 +181,13 @@ func put[T any, P object[T]](s *Store, ctx context.Context, k Kind, obj P) (P, e
 }
 
 func update[T any, P object[T]](s *Store, ctx context.Context, k Kind, ns, name string, fn func(P) error) (P, error) {
+	return updateWith(s, ctx, k, ns, name, fn, nil)
+}
+
+// updateWith is update that, if beforeWrite is set, calls it under the
+// lock once fn succeeded and before the object is written; its error
+// aborts the update.
+func updateWith[T any, P object[T]](s *Store, ctx context.Context, k Kind, ns, name string, fn func(P) error, beforeWrite func() error) (P, error) {
 	if err := checkObject(k, ns, name); err != nil {
 		return nil, err
 	}
@@ -192,6 +202,11 @@ func update[T any, P object[T]](s *Store, ctx context.Context, k Kind, ns, name 
 		}
 		if P(cur).GetNamespace() != ns || P(cur).GetName() != name {
 			return fmt.Errorf("update %s %s/%s: the update renamed it: %w", k, ns, name, ErrInvalid)
+		}
+		if beforeWrite != nil {
+			if err := beforeWrite(); err != nil {
+				return err
+			}
 		}
 		stored, err = storeObj(s, k, P(cur), false)
 		return err

@@ -37,6 +37,9 @@ const (
 	// Checkpoints hold a pod executor's state, for the executor that
 	// continues the pod if its supervisor dies. They are not watched.
 	Checkpoints Kind = "checkpoints"
+	// Removals hold the removal requests of pods (MarkPodForRemoval).
+	// They are not watched.
+	Removals Kind = "removals"
 )
 
 // kinds lists every per-namespace kind.

@@ -47,7 +47,7 @@ const (
 // A pod nothing runs any more (terminal, no live owner) is removed at
 // once. It returns store.ErrNotFound for an unknown pod.
 func MarkPodDeleted(ctx context.Context, st *store.Store, ns, name string, opts DeleteOptions) (Deleted, error) {
-	_, err := st.UpdatePod(ctx, ns, name, func(p *corev1.Pod) error {
+	_, err := st.MarkPodForRemoval(ctx, ns, name, func(p *corev1.Pod) error {
 		markDeleted(&p.ObjectMeta, graceOf(p, opts.GracePeriod), opts.Now)
 		return nil
 	})
@@ -98,11 +98,12 @@ func markDeleted(m *metav1.ObjectMeta, grace int64, now time.Time) {
 	m.DeletionTimestamp, m.DeletionGracePeriodSeconds = &at, &grace
 }
 
-// removeIfUnowned removes the pod ns/name from the store when it is
-// marked deleted, nothing runs it any more — it is terminal, or no
-// container of it was ever started — and no live process owns it. It
-// takes the pod's supervisor lock to remove it, so that no supervisor
-// starts the pod meanwhile.
+// removeIfUnowned removes the pod ns/name from the store when a deletion
+// asked for its removal (store.MarkPodForRemoval: a pod its own run
+// stopped stays), nothing runs it any more — it
+// is terminal, or no container of it was ever started — and no live
+// process owns it. It takes the pod's supervisor lock to remove it, so
+// that no supervisor starts the pod meanwhile.
 func removeIfUnowned(ctx context.Context, st *store.Store, ns, name string) (bool, error) {
 	removable := func() (gone, ok bool, err error) {
 		p, err := st.GetPod(ctx, ns, name)
@@ -112,7 +113,11 @@ func removeIfUnowned(ctx context.Context, st *store.Store, ns, name string) (boo
 		if err != nil {
 			return false, false, err
 		}
-		return false, p.DeletionTimestamp != nil && (isTerminal(p) || !orphaned(ctx, st, p)), nil
+		if p.DeletionTimestamp == nil || !(isTerminal(p) || !orphaned(ctx, st, p)) {
+			return false, false, nil
+		}
+		requested, err := st.RemovalRequested(ctx, ns, name)
+		return false, requested, err
 	}
 	gone, ok, err := removable()
 	if gone || !ok || err != nil {

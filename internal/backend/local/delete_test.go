@@ -261,3 +261,37 @@ func TestMarkJobDeletedOrphanedPod(t *testing.T) {
 		t.Errorf("orphaned pod after its Job's deletion: %+v, want marked with its 30 s grace", d)
 	}
 }
+
+// TestStoppedPodIsKept checks that a pod its own run stopped (its worker
+// wrote the deletion mark, as after Ctrl-C of podrun run) stays in the
+// store once nothing owns it — a supervisor continuing a dead run's pod
+// must not take the mark for podrun delete — while a deletion through
+// MarkPodDeleted still removes it.
+func TestStoppedPodIsKept(t *testing.T) {
+	for _, phase := range []corev1.PodPhase{corev1.PodFailed, corev1.PodSucceeded} {
+		t.Run(string(phase), func(t *testing.T) {
+			ctx := context.Background()
+			st := store.NewMemory()
+			if _, err := st.CreatePod(ctx, testPod("p", phase, nil)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.UpdatePod(ctx, "default", "p", func(p *corev1.Pod) error {
+				markDeleted(&p.ObjectMeta, 30, t0)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			removed, err := removeIfUnowned(ctx, st, "default", "p")
+			if err != nil || removed {
+				t.Fatalf("removeIfUnowned of a stopped pod = %v, %v; want it kept", removed, err)
+			}
+			if got := readDeletion(t, st, "p"); got.Gone || got.At.IsZero() {
+				t.Errorf("stopped pod after removeIfUnowned: %+v; want it stored, marked", got)
+			}
+			got, err := MarkPodDeleted(ctx, st, "default", "p", DeleteOptions{Now: t0.Add(time.Minute)})
+			if err != nil || got != DeletionRemoved {
+				t.Errorf("MarkPodDeleted of the stopped pod = %v, %v; want it removed", got, err)
+			}
+		})
+	}
+}

@@ -35,6 +35,7 @@ func RunSuite(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"pods: readers never see a torn object", testReadersDuringWrites},
 		{"jobs", testJobs},
 		{"records", testRecords},
+		{"removal requests", testRemovals},
 		{"events: aggregated like the kubelet's recorder", testEvents},
 		{"delete pod removes everything of it", testDeleteCascade},
 		{"invalid names are rejected", testInvalidNames},
