@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 
 	"github.com/spf13/cobra"
+
+	"github.com/podrun/podrun/internal/manifest"
 )
 
 // Streams are the standard streams a command reads and writes.
@@ -83,7 +85,13 @@ func Main(ctx context.Context, streams Streams, args []string) int {
 	}
 	var exit *ExitError
 	if errors.As(err, &exit) {
-		if exit.Err != nil {
+		var invalid *manifest.ValidationError
+		switch {
+		case errors.As(exit.Err, &invalid):
+			// As kubectl prints the API server's Invalid: "The Pod "x"
+			// is invalid: ...", one line per object, no "error: ".
+			fmt.Fprintln(streams.ErrOut, invalid.Error())
+		case exit.Err != nil:
 			fmt.Fprintf(streams.ErrOut, "error: %v\n", exit.Err)
 		}
 		return exit.Code
