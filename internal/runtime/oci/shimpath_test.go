@@ -65,15 +65,20 @@ func TestShimPath(t *testing.T) {
 	}
 }
 
-// TestCheck checks that Check names a missing runtime binary or shim, and
-// passes when both are there.
+// TestCheck checks that Check names a missing runtime binary or shim, or
+// a runtime that does not answer --version, and passes when both are
+// there.
 func TestCheck(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("Check needs root")
 	}
 	dir := t.TempDir()
-	for _, name := range []string{"runc", "podrun-shim"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+	for name, script := range map[string]string{
+		"runc":        "#!/bin/sh\necho runc version 1.1.5\n",
+		"false":       "#!/bin/sh\necho no such option >&2\nexit 1\n",
+		"podrun-shim": "#!/bin/sh\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -86,6 +91,8 @@ func TestCheck(t *testing.T) {
 		{name: "both there", opts: Options{Runtime: filepath.Join(dir, "runc"), Shim: shim}},
 		{name: "no runtime", opts: Options{Runtime: filepath.Join(dir, "nosuch-runc"), Shim: shim},
 			wantMention: `oci runtime "` + filepath.Join(dir, "nosuch-runc") + `"`},
+		{name: "not an OCI runtime", opts: Options{Runtime: filepath.Join(dir, "false"), Shim: shim},
+			wantMention: "--version failed (exit status 1): no such option"},
 		{name: "no shim", opts: Options{Runtime: filepath.Join(dir, "runc"), Shim: filepath.Join(dir, "nosuch-shim")},
 			wantMention: "is not an executable file"},
 	} {
