@@ -44,6 +44,9 @@ var resumeCases = map[string]func(t *testing.T) childResult{
 	"run-pod-interrupt-kill": func(t *testing.T) childResult {
 		return resumeCase(t, startRun, kindPod, interruptKillRun, numbered)
 	},
+	"run-job-interrupt-kill": func(t *testing.T) childResult {
+		return resumeCase(t, startRun, kindJob, interruptKillRun, numbered)
+	},
 }
 
 // envPodrun names the podrun binary for a child (runChild sets it).
@@ -421,11 +424,22 @@ func resumeCase(t *testing.T, how starter, k workKind, kill killer, w workload) 
 		}
 	}
 	if k == kindJob {
+		// A Job its run was stopping when the run died ends as the run
+		// would have ended it: Failed, Interrupted.
+		want, reason := batchv1.JobComplete, ""
+		if kill == interruptKillRun {
+			want, reason = batchv1.JobFailed, "Interrupted"
+		}
 		var j *batchv1.Job
-		r.until(30*time.Second, "the Job Complete", func() bool {
+		r.until(30*time.Second, "the Job "+string(want), func() bool {
 			j, _ = st.GetJob(context.Background(), "default", resumeName)
-			return j != nil && hasJobCondition(j, batchv1.JobComplete)
+			return j != nil && hasJobCondition(j, want)
 		})
+		for _, c := range jobConditions(j) {
+			if reason != "" && c.Type == want && c.Reason != reason {
+				r.fail("Job condition %s: reason %q, want %q", c.Type, c.Reason, reason)
+			}
+		}
 		if pods, _ := st.ListPods(context.Background(), "default"); len(pods) != 1 {
 			r.fail("pods of the Job: %d, want 1 (no replacement)", len(pods))
 		}
@@ -547,6 +561,14 @@ func numberedOutput() string {
 		fmt.Fprintf(&b, "%d\n", i)
 	}
 	return b.String()
+}
+
+// jobConditions returns the Job's conditions (none for no Job).
+func jobConditions(j *batchv1.Job) []batchv1.JobCondition {
+	if j == nil {
+		return nil
+	}
+	return j.Status.Conditions
 }
 
 func hasJobCondition(j *batchv1.Job, t batchv1.JobConditionType) bool {

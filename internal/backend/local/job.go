@@ -122,23 +122,36 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 		}
 		now := l.clock.Now()
 		if stopping {
+			// A run's Job gets a verdict: the controller stops with the
+			// run, and the Job says so — Failed with the stop's reason
+			// (job.Stop), never "running" with no pod and nobody to run
+			// it. A deleted Job's pods are gone, and it gets none.
+			verdict := !opts.detach && !deleted
+			if verdict {
+				// Stored before the pods stop, so that a supervisor that
+				// continues the Job if this run dies meanwhile finishes the
+				// stop instead of replacing the pods being stopped.
+				reason, message := job.ReasonInterrupted, job.MessageInterrupted
+				if opts.StopReason != nil {
+					reason, message = opts.StopReason()
+				}
+				if job.Stop(j, reason, message, l.clock.Now()) {
+					if saved, perr := l.saveJobStatus(bg, j); perr == nil {
+						j = saved
+						if jw != nil {
+							jw.JobChanged(j.DeepCopy())
+						}
+					}
+				}
+			}
 			for _, r := range runs {
 				r.delete(stopGrace)
 			}
 			waitAll(runs)
 			pods, err = l.jobPods(bg, runs)
-			if opts.detach || deleted || err != nil {
-				// A deleted Job: its pods are gone, it gets no verdict.
+			if !verdict || err != nil {
 				j.Status.Active = 0
 			} else {
-				// The controller stops with the run, and the Job says so:
-				// Failed with the stop's reason (job.Stop), never
-				// "running" with no pod and nobody to run it.
-				reason, message := job.ReasonInterrupted, job.MessageInterrupted
-				if opts.StopReason != nil {
-					reason, message = opts.StopReason()
-				}
-				job.Stop(j, reason, message, l.clock.Now())
 				d := job.Plan(j, pods, l.clock.Now())
 				j.Status = d.Status
 				for _, ev := range d.Events {
