@@ -43,9 +43,20 @@ func (o *validateOptions) run(g *globalOptions, streams Streams) error {
 		return InputError(errors.New("must specify -f FILE (a file, a directory or - for stdin)"))
 	}
 	opts := manifest.Options{Gates: gates}
-	set, err := manifest.Load(o.files, streams.In, opts)
-	if err != nil {
-		return InputError(err)
+	set, loadErr := manifest.Load(o.files, streams.In, opts)
+	if set == nil {
+		return InputError(loadErr)
+	}
+	// Documents that did not decode are reported, and the others are
+	// still validated, so that one run shows every error.
+	if loadErr != nil {
+		errs := []error{loadErr}
+		if joined, ok := loadErr.(interface{ Unwrap() []error }); ok {
+			errs = joined.Unwrap()
+		}
+		for _, err := range errs {
+			fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+		}
 	}
 	verr := set.Validate(opts)
 	var failed map[int]*manifest.ObjectError
@@ -64,6 +75,9 @@ func (o *validateOptions) run(g *globalOptions, streams Streams) error {
 		}
 	}
 	if len(set.Objects) == 0 {
+		if loadErr != nil {
+			return &ExitError{Code: ExitInput}
+		}
 		return InputError(errors.New("no objects passed to validate"))
 	}
 	for i, obj := range set.Objects {
@@ -75,6 +89,9 @@ func (o *validateOptions) run(g *globalOptions, streams Streams) error {
 	}
 	if len(failed) > 0 {
 		return InputError(fmt.Errorf("%d of %d objects invalid", len(failed), len(set.Objects)))
+	}
+	if loadErr != nil {
+		return &ExitError{Code: ExitInput}
 	}
 	return nil
 }

@@ -40,6 +40,8 @@ func TestValidateCommand(t *testing.T) {
 		{name: "init-never", args: []string{"-f", dir + "/init-never.yaml"}},
 		{name: "init-never-gate-off", args: []string{"--feature-gates=ContainerRestartRules=false", "-f", dir + "/init-never.yaml"}},
 		{name: "several-files-and-a-directory", args: []string{"-f", dir + "/init-never.yaml", "-f", dir + "/dir"}},
+		{name: "undecodable-invalid-and-valid-in-a-directory", args: []string{"-f", dir + "/mixed-dir"}},
+		{name: "undecodable-only", args: []string{"-f", dir + "/typo.yaml", "-f", dir + "/nope.yaml"}},
 		{name: "stdin", args: []string{"-f", "-"}, stdin: "apiVersion: v1\nkind: Secret\nmetadata: {name: from-stdin}\n"},
 		{name: "bad-feature-gate", args: []string{"--feature-gates=SidecarContainers=false", "-f", dir + "/all-kinds.yaml"}},
 		{name: "no-file", args: nil},

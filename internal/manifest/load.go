@@ -119,7 +119,9 @@ var ErrUnsupported = errors.New("unsupported object")
 // and *.json files in sorted order, not recursive) or "-" for stdin —
 // and returns the objects decoded strictly, defaulted and with the
 // fields of disabled features dropped. It reports every document that
-// fails, each as a *DecodeError, joined; on error the Set is nil.
+// fails, each as a *DecodeError, joined, and returns the objects that did
+// decode with them (a caller may check those too, as validate does);
+// the Set is nil only when no path is given.
 func Load(paths []string, stdin io.Reader, opts Options) (*Set, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no manifest given: use -f FILE, -f DIR or -f -")
@@ -143,10 +145,7 @@ func Load(paths []string, stdin io.Reader, opts Options) (*Set, error) {
 			set.Objects = append(set.Objects, objs...)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return set, nil
+	return set, errors.Join(errs...)
 }
 
 func expand(p string) ([]string, error) {
