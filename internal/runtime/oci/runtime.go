@@ -305,8 +305,8 @@ func findShim(explicit string) (string, error) {
 
 // Check reports, without creating or starting anything, whether New and
 // StartContainer would find what they need on this machine: root, the
-// OCI runtime binary opts.Runtime names (it must answer --version) and
-// podrun-shim (ShimPath). Its
+// OCI runtime binary opts.Runtime names (one given as a path must answer
+// --version) and podrun-shim (ShimPath). Its
 // errors wrap runtime.ErrNotSupported; callers check before they store or
 // start a pod, so that a missing part is an error up front, not a pod
 // that ends in StartError.
@@ -318,14 +318,18 @@ func Check(opts Options) error {
 	if err != nil {
 		return err
 	}
-	// An OCI runtime answers --version; anything else on that path is
-	// refused before it is asked to run containers.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, client.Command, "--version").CombinedOutput(); err != nil {
-		first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-		return fmt.Errorf("oci runtime %q: %s --version failed (%v): %s: %w",
-			opts.Runtime, client.Command, err, first, runtime.ErrNotSupported)
+	// A runtime given as a path must answer --version, so that some
+	// other program there is refused before it is asked to run
+	// containers. runc and crun found in $PATH are spared the extra
+	// process on every run.
+	if strings.Contains(opts.Runtime, "/") {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, client.Command, "--version").CombinedOutput(); err != nil {
+			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+			return fmt.Errorf("oci runtime %q: %s --version failed (%v): %s: %w",
+				opts.Runtime, client.Command, err, first, runtime.ErrNotSupported)
+		}
 	}
 	_, err = findShim(opts.Shim)
 	return err
