@@ -11,6 +11,8 @@
 //	namespaces/<ns>/jobs/<name>.json
 //	namespaces/<ns>/records/<name>.json   opaque run records (podworker)
 //	namespaces/<ns>/events/<name>.json    core/v1 Events, one per file
+//	namespaces/<ns>/checkpoints/<pod>.json  opaque executor checkpoints (podworker), not watched
+//	namespaces/<ns>/removals/<pod>.json     removal requests (MarkPodForRemoval), not watched
 //	namespaces/<ns>/supervisors/<pod>.lock  pid; flock held while alive
 //	logs/<ns>_<pod>_<uid>/              container log files (runtime)
 //
