@@ -20,6 +20,7 @@ import (
 	"github.com/podrun/podrun/internal/lifecycle"
 	"github.com/podrun/podrun/internal/podworker"
 	"github.com/podrun/podrun/internal/printers"
+	"github.com/podrun/podrun/internal/store"
 )
 
 // runOptions are the flags of `podrun run`.
@@ -327,6 +328,11 @@ func removeAll(ctx context.Context, b *local.Local, objs []runtime.Object) error
 		case *batchv1.Job:
 			errs = append(errs, b.Store().DeleteJob(ctx, v.Namespace, v.Name))
 			local.RemoveSuperviseFiles(b.Store().Root(), local.KindJob, v.Namespace, v.Name)
+		}
+	}
+	for i, err := range errs {
+		if errors.Is(err, store.ErrNotFound) { // podrun delete removed it first
+			errs[i] = nil
 		}
 	}
 	return errors.Join(errs...)

@@ -144,10 +144,10 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 					}
 				}
 			}
-			for _, r := range runs {
-				r.delete(stopGrace)
+			if opts.detach {
+				cancelled = nil // the pods' workers stop on ctx themselves
 			}
-			waitAll(runs)
+			stopRuns(runs, stopGrace, deletes, cancelled)
 			pods, err = l.jobPods(bg, runs)
 			if !verdict || err != nil {
 				j.Status.Active = 0
@@ -233,6 +233,37 @@ func (l *Local) RunJob(ctx context.Context, j *batchv1.Job, opts RunOptions) (*b
 	}
 }
 
+// stopRuns asks every run to terminate with grace and waits until all
+// have, passing on the later requests meanwhile — a second Ctrl-C (grace
+// 0 on deletes) or a cancelled run (cancelled: grace 0) — so that the
+// grace can still be cut short.
+func stopRuns(runs []*podRun, grace *int64, deletes <-chan *int64, cancelled <-chan struct{}) {
+	deleteAll := func(g *int64) {
+		for _, r := range runs {
+			r.delete(g)
+		}
+	}
+	deleteAll(grace)
+	all := make(chan struct{})
+	go func() { waitAll(runs); close(all) }()
+	for {
+		select {
+		case <-all:
+			return
+		case g, ok := <-deletes:
+			if !ok {
+				deletes = nil
+				continue
+			}
+			deleteAll(g)
+		case <-cancelled:
+			cancelled = nil
+			zero := int64(0)
+			deleteAll(&zero)
+		}
+	}
+}
+
 // saveJobStatus stores j's status — only its status: a deletion mark
 // another process wrote meanwhile stays — and returns the Job stored.
 func (l *Local) saveJobStatus(ctx context.Context, j *batchv1.Job) (*batchv1.Job, error) {
@@ -248,12 +279,11 @@ func (l *Local) jobPods(ctx context.Context, runs []*podRun) ([]*corev1.Pod, err
 	for _, r := range runs {
 		p, err := l.store.GetPod(ctx, r.pod.Namespace, r.pod.Name)
 		if errors.Is(err, store.ErrNotFound) {
-			select {
-			case <-r.done: // removed (podrun delete) after it ended
-				if r.final != nil {
-					p, err = r.final, nil
-				}
-			default:
+			// Removed (podrun delete): only once its run ended, and that
+			// run is about to say so, with its last state.
+			<-r.done
+			if r.final != nil {
+				p, err = r.final, nil
 			}
 		}
 		if err != nil {

@@ -18,12 +18,13 @@ import (
 )
 
 // EnsureJobSupervised starts a supervisor (through launch) for the Job
-// ns/name if it needs one and has none: it is not being deleted, it is
-// not finished or a pod of it still runs, and no live process (its
-// supervisor, or the podrun run that drives it) holds its lock — its
-// supervisor died. A Job no podrun process ever drove is left alone. It
-// reports whether it started one. A Job that does not exist is not an
-// error.
+// ns/name if it needs one and has none: it is not finished or a pod of
+// it still runs, and no live process (its supervisor, or the podrun run
+// that drives it) holds its lock — its supervisor died. A Job no podrun
+// process ever drove is left alone. A deleted Job whose supervisor died
+// is deleted here instead (MarkJobDeleted, its running pods under
+// supervisors of their own). It reports whether it started a Job
+// supervisor. A Job that does not exist is not an error.
 func EnsureJobSupervised(ctx context.Context, st *store.Store, launch Starter, ns, name string) (bool, error) {
 	j, err := st.GetJob(ctx, ns, name)
 	if errors.Is(err, store.ErrNotFound) {
@@ -32,10 +33,21 @@ func EnsureJobSupervised(ctx context.Context, st *store.Store, launch Starter, n
 	if err != nil {
 		return false, err
 	}
-	if j.DeletionTimestamp != nil {
-		return false, nil // its deleter finishes it (WaitJobGone, MarkJobDeleted)
-	}
 	if alive, err := jobSupervised(st.Root(), ns, name); err != nil || alive {
+		return false, err
+	}
+	if j.DeletionTimestamp != nil {
+		// Deleted, and its supervisor died before it carried the deletion
+		// out (nobody need wait for it: delete --wait=false): carry it
+		// out here, as podrun delete does for a Job nothing supervises —
+		// its pods get supervisors that end and remove them.
+		if launch == nil {
+			return false, nil
+		}
+		_, err := MarkJobDeleted(ctx, st, ns, name, DeleteOptions{Now: time.Now(), Launch: launch})
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
 		return false, err
 	}
 	if _, err := os.Stat(supervisePath(st.Root(), KindJob, ns, name, ".lock")); err != nil {

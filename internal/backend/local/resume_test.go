@@ -226,6 +226,10 @@ func TestEnsureJobSupervised(t *testing.T) {
 		driven bool // a podrun process held the Job's lock before
 		locked bool
 		want   bool
+		// podsStarted: supervisors started for the Job's pods; gone: the
+		// Job left the store (its deletion carried out).
+		podsStarted []string
+		gone        bool
 	}{
 		{name: "no such Job"},
 		{name: "running, supervisor dead", job: testJob(nil), driven: true, pods: []*corev1.Pod{jobPod(testPod("j-1", "", nil))}, want: true},
@@ -234,7 +238,12 @@ func TestEnsureJobSupervised(t *testing.T) {
 		{name: "running, supervised", job: testJob(nil), driven: true, locked: true},
 		{name: "finished, its pods ended", job: testJob(complete), driven: true, pods: []*corev1.Pod{jobPod(testPod("j-1", corev1.PodSucceeded, nil))}},
 		{name: "finished, a pod still running", job: testJob(complete), driven: true, pods: []*corev1.Pod{jobPod(testPod("j-1", "", nil))}, want: true},
-		{name: "being deleted", job: deleting(testJob(nil)), driven: true, pods: []*corev1.Pod{jobPod(testPod("j-1", "", nil))}},
+		{name: "being deleted, supervisor dead: deleted here, its running pod supervised", job: deleting(testJob(nil)), driven: true,
+			pods: []*corev1.Pod{jobPod(testPod("j-1", "", nil))}, podsStarted: []string{"pod default/j-1"}, gone: true},
+		{name: "being deleted, its pods ended: deleted here", job: deleting(testJob(nil)), driven: true,
+			pods: []*corev1.Pod{jobPod(testPod("j-1", corev1.PodFailed, nil))}, gone: true},
+		{name: "being deleted, supervised: its supervisor deletes it", job: deleting(testJob(nil)), driven: true, locked: true,
+			pods: []*corev1.Pod{jobPod(testPod("j-1", "", nil))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -267,12 +276,18 @@ func TestEnsureJobSupervised(t *testing.T) {
 			if err != nil {
 				t.Fatalf("EnsureJobSupervised: %v", err)
 			}
-			var want []string
+			want := tc.podsStarted
 			if tc.want {
 				want = []string{"job default/j"}
 			}
 			if got != tc.want || !cmp.Equal(want, f.started) {
 				t.Errorf("EnsureJobSupervised = %v, started %v; want %v, %v", got, f.started, tc.want, want)
+			}
+			if tc.job != nil {
+				_, err := st.GetJob(ctx, "default", "j")
+				if gone := errors.Is(err, store.ErrNotFound); gone != tc.gone {
+					t.Errorf("Job gone = %v (%v), want %v", gone, err, tc.gone)
+				}
 			}
 		})
 	}

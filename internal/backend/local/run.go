@@ -184,9 +184,20 @@ func (l *Local) startPod(ctx context.Context, pod *corev1.Pod, opts RunOptions, 
 		stopDeletions()
 		<-deletions
 		r.follow.stop()
-		r.final, r.finalErr = l.store.GetPod(context.WithoutCancel(ctx), stored.Namespace, stored.Name)
+		bg := context.WithoutCancel(ctx)
+		r.final, r.finalErr = l.store.GetPod(bg, stored.Namespace, stored.Name)
 		if err := release(); err != nil {
 			l.log.Warn("release supervisor lock", "pod", stored.Name, "err", err)
+			return
+		}
+		if ctx.Err() != nil && opts.detach {
+			return // stopped supervising: the pod goes on
+		}
+		// A pod podrun delete deleted is removed once it ended, also when
+		// nobody waits for it (delete --wait=false) and it belongs to a
+		// run or a Job; a pod its run stopped stays (removeIfUnowned).
+		if _, err := removeIfUnowned(bg, l.store, stored.Namespace, stored.Name); err != nil {
+			l.log.Warn("remove deleted pod", "pod", stored.Name, "err", err)
 		}
 	}()
 	return r, nil
