@@ -219,3 +219,27 @@ func TestRunAndApplyWithoutRuntimeParts(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedFlagsChecked checks that every verb refuses a bad
+// --namespace or --feature-gates as bad input (exit 2), before it reads
+// or writes anything.
+func TestSharedFlagsChecked(t *testing.T) {
+	for _, tc := range []struct {
+		args        []string
+		wantMention string
+	}{
+		{[]string{"get", "pods", "-n", "../x"}, `error: invalid namespace "../x": a lowercase RFC 1123 label`},
+		{[]string{"logs", "p", "-n", ".."}, `error: invalid namespace ".."`},
+		{[]string{"delete", "pod", "p", "--namespace", "Upper"}, `error: invalid namespace "Upper"`},
+		{[]string{"--feature-gates=Nope=true", "get", "pods"}, `error: invalid --feature-gates: `},
+		{[]string{"events", "--feature-gates=SidecarContainers=maybe"}, `error: invalid --feature-gates: `},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			root := t.TempDir()
+			got := runPodrun(t, root, "", tc.args...)
+			if !strings.Contains(got, "exit: 2\n") || !strings.Contains(got, tc.wantMention) {
+				t.Errorf("got\n%s\nwant exit 2 and %q", got, tc.wantMention)
+			}
+		})
+	}
+}

@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/podrun/podrun/internal/features"
 	"github.com/podrun/podrun/internal/manifest"
 )
 
@@ -124,6 +127,9 @@ func newRootCommand(streams Streams, claim *atomic.Bool) *cobra.Command {
 		Short:         "Run Kubernetes Pods and Jobs on this machine with the kubelet's lifecycle",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Flags every verb shares are checked before any verb runs, so
+		// that bad input is exit 2 everywhere.
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error { return checkSharedFlags(c, g) },
 	}
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
@@ -137,6 +143,20 @@ func newRootCommand(streams Streams, claim *atomic.Bool) *cobra.Command {
 		cmd.AddCommand(sub)
 	}
 	return cmd
+}
+
+// checkSharedFlags refuses a --feature-gates value that does not parse
+// and a --namespace that is no namespace name (a DNS-1123 label).
+func checkSharedFlags(c *cobra.Command, g *globalOptions) error {
+	if _, err := features.Parse(g.featureGates); err != nil {
+		return InputError(fmt.Errorf("invalid --feature-gates: %w", err))
+	}
+	if f := c.Flags().Lookup("namespace"); f != nil && f.Changed {
+		if errs := validation.IsDNS1123Label(f.Value.String()); len(errs) > 0 {
+			return InputError(fmt.Errorf("invalid namespace %q: %s", f.Value.String(), strings.Join(errs, "; ")))
+		}
+	}
+	return nil
 }
 
 // verbs lists the constructors of podrun's subcommands; each verb file
