@@ -110,6 +110,9 @@ func Main(ctx context.Context, streams Streams, args []string) int {
 type globalOptions struct {
 	root         string
 	featureGates string
+	// gates are featureGates parsed, by checkSharedFlags before any verb
+	// runs (the zero value is the release's defaults).
+	gates features.Gates
 	// claimInterrupts, when set, hands SIGINT/SIGTERM to the command on
 	// Streams.Interrupts instead of cancelling its context.
 	claimInterrupts *atomic.Bool
@@ -145,12 +148,15 @@ func newRootCommand(streams Streams, claim *atomic.Bool) *cobra.Command {
 	return cmd
 }
 
-// checkSharedFlags refuses a --feature-gates value that does not parse
-// and a --namespace that is no namespace name (a DNS-1123 label).
+// checkSharedFlags parses --feature-gates into g.gates, refusing a value
+// that does not parse, and refuses a --namespace that is no namespace
+// name (a DNS-1123 label).
 func checkSharedFlags(c *cobra.Command, g *globalOptions) error {
-	if _, err := features.Parse(g.featureGates); err != nil {
+	gates, err := features.Parse(g.featureGates)
+	if err != nil {
 		return InputError(fmt.Errorf("invalid --feature-gates: %w", err))
 	}
+	g.gates = gates
 	if f := c.Flags().Lookup("namespace"); f != nil && f.Changed {
 		if errs := validation.IsDNS1123Label(f.Value.String()); len(errs) > 0 {
 			return InputError(fmt.Errorf("invalid namespace %q: %s", f.Value.String(), strings.Join(errs, "; ")))

@@ -317,25 +317,29 @@ func checkNamesFree(ctx context.Context, errOut io.Writer, b *local.Local, pods 
 	return nil
 }
 
-// removeAll deletes the run's pods and Jobs from the state directory.
+// removeAll deletes the run's pods and Jobs from the state directory;
+// one podrun delete removed first is not an error.
 func removeAll(ctx context.Context, b *local.Local, objs []runtime.Object) error {
 	var errs []error
 	for _, o := range objs {
 		switch v := o.(type) {
 		case *corev1.Pod:
-			errs = append(errs, b.Store().DeletePod(ctx, v.Namespace, v.Name))
+			errs = append(errs, ignoreNotFound(b.Store().DeletePod(ctx, v.Namespace, v.Name)))
 			local.RemoveSuperviseFiles(b.Store().Root(), local.KindPod, v.Namespace, v.Name)
 		case *batchv1.Job:
-			errs = append(errs, b.Store().DeleteJob(ctx, v.Namespace, v.Name))
+			errs = append(errs, ignoreNotFound(b.Store().DeleteJob(ctx, v.Namespace, v.Name)))
 			local.RemoveSuperviseFiles(b.Store().Root(), local.KindJob, v.Namespace, v.Name)
 		}
 	}
-	for i, err := range errs {
-		if errors.Is(err, store.ErrNotFound) { // podrun delete removed it first
-			errs[i] = nil
-		}
-	}
 	return errors.Join(errs...)
+}
+
+// ignoreNotFound is err, unless it says the object is not in the store.
+func ignoreNotFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 func jobComplete(j *batchv1.Job) bool {

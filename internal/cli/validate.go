@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/podrun/podrun/internal/features"
 	"github.com/podrun/podrun/internal/manifest"
 )
 
@@ -35,14 +34,10 @@ is invalid.`,
 }
 
 func (o *validateOptions) run(g *globalOptions, streams Streams) error {
-	gates, err := features.Parse(g.featureGates)
-	if err != nil {
-		return InputError(fmt.Errorf("invalid --feature-gates: %w", err))
-	}
 	if len(o.files) == 0 {
 		return InputError(errors.New("must specify -f FILE (a file, a directory or - for stdin)"))
 	}
-	opts := manifest.Options{Gates: gates}
+	opts := manifest.Options{Gates: g.gates}
 	set, loadErr := manifest.Load(o.files, streams.In, opts)
 	if set == nil {
 		return InputError(loadErr)

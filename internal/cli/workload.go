@@ -35,10 +35,7 @@ func loadWorkload(verb string, g *globalOptions, streams Streams, files []string
 	if maxRestartBackoff < time.Second || maxRestartBackoff > lifecycle.MaxBackoff {
 		return nil, InputError(fmt.Errorf("--max-restart-backoff must be between 1s and 300s, not %s", maxRestartBackoff))
 	}
-	gates, err := features.Parse(g.featureGates)
-	if err != nil {
-		return nil, InputError(fmt.Errorf("--feature-gates: %w", err))
-	}
+	gates := g.gates
 	mopts := manifest.Options{Gates: gates}
 	set, err := manifest.Load(files, streams.In, mopts)
 	if err != nil {

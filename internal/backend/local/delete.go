@@ -99,11 +99,11 @@ func markDeleted(m *metav1.ObjectMeta, grace int64, now time.Time) {
 }
 
 // removeIfUnowned removes the pod ns/name from the store when a deletion
-// asked for its removal (store.MarkPodForRemoval: a pod its own run
-// stopped stays), nothing runs it any more — it
-// is terminal, or no container of it was ever started — and no live
-// process owns it. It takes the pod's supervisor lock to remove it, so
-// that no supervisor starts the pod meanwhile.
+// asked for its removal (store.MarkPodForRemoval; a pod its own run
+// stopped stays), nothing runs it any more — it is terminal, or no
+// container of it was ever started — and no live process owns it. It
+// takes the pod's supervisor lock to remove it, so that no supervisor
+// starts the pod meanwhile.
 func removeIfUnowned(ctx context.Context, st *store.Store, ns, name string) (bool, error) {
 	removable := func() (gone, ok bool, err error) {
 		p, err := st.GetPod(ctx, ns, name)
@@ -113,7 +113,7 @@ func removeIfUnowned(ctx context.Context, st *store.Store, ns, name string) (boo
 		if err != nil {
 			return false, false, err
 		}
-		if p.DeletionTimestamp == nil || !(isTerminal(p) || !orphaned(ctx, st, p)) {
+		if p.DeletionTimestamp == nil || (!isTerminal(p) && orphaned(ctx, st, p)) {
 			return false, false, nil
 		}
 		requested, err := st.RemovalRequested(ctx, ns, name)

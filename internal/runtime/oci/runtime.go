@@ -306,10 +306,10 @@ func findShim(explicit string) (string, error) {
 // Check reports, without creating or starting anything, whether New and
 // StartContainer would find what they need on this machine: root, the
 // OCI runtime binary opts.Runtime names (one given as a path must answer
-// --version) and podrun-shim (ShimPath). Its
-// errors wrap runtime.ErrNotSupported; callers check before they store or
-// start a pod, so that a missing part is an error up front, not a pod
-// that ends in StartError.
+// --version) and podrun-shim (ShimPath). Its errors wrap
+// runtime.ErrNotSupported; callers check before they store or start a
+// pod, so that a missing part is an error up front, not a pod that ends
+// in StartError.
 func Check(opts Options) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("oci runtime needs root: %w", runtime.ErrNotSupported)
