@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -241,5 +242,30 @@ func TestSharedFlagsChecked(t *testing.T) {
 				t.Errorf("got\n%s\nwant exit 2 and %q", got, tc.wantMention)
 			}
 		})
+	}
+}
+
+// TestRunInterruptedBeforeStart checks that an interrupt that reaches
+// podrun before run claims the signal (Main cancels the context then) is
+// not lost: run starts and stores nothing and exits 1.
+func TestRunInterruptedBeforeStart(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("run checks for root first")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("run checks for runc first")
+	}
+	t.Setenv("PODRUN_SHIM", "/bin/true") // any executable: nothing is started
+	root := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut strings.Builder
+	code := Main(ctx, Streams{In: strings.NewReader("apiVersion: v1\nkind: Pod\nmetadata:\n  name: early\nspec:\n  containers:\n  - name: main\n    image: busybox\n"),
+		Out: &out, ErrOut: &errOut}, []string{"--root", root, "run", "-f", "-"})
+	if code != ExitFailed || !strings.Contains(errOut.String(), "interrupted before anything started") {
+		t.Errorf("exit %d, stderr %q; want 1 and the interrupt named", code, errOut.String())
+	}
+	if diff := cmp.Diff([]string(nil), storedNames(t, seedStoreEmpty(t, root))); diff != "" {
+		t.Errorf("objects stored by an interrupted run (-want +got):\n%s", diff)
 	}
 }

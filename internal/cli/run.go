@@ -104,6 +104,11 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, streams Streams)
 	// Deletion requests: Ctrl-C (graceful, then at once) and --timeout.
 	del := newDeleter(len(pods) + len(jobs))
 	g.claimInterrupts.Store(true)
+	if ctx.Err() != nil {
+		// Interrupted before the run could claim the signal: Main
+		// cancelled ctx instead. Nothing has started; start nothing.
+		return &ExitError{Code: ExitFailed, Err: errors.New("interrupted before anything started")}
+	}
 	var timedOut, interrupted bool
 	var timeoutMu sync.Mutex
 	stop := make(chan struct{})
